@@ -1,0 +1,74 @@
+"""Moving refs by compare-and-swap, the only way refold ever moves one.
+
+libgit2 checks the old value under the ref's lock file: ``Reference.set_target`` fails
+if the ref no longer holds the id it was read with, and creating a ref without force
+fails if it exists. Either failure, and a lock file another process holds, is a lost
+race: the caller reloads and tries again. A lock file left by a killed process is
+removed once it is older than any real ref update could take.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import pygit2
+
+from refold.store.faults import fault_point
+
+STALE_LOCK_SECONDS = 10.0
+"""A ref update holds its lock for milliseconds; a lock this old belongs to a dead process."""
+
+
+class LostRace(Exception):
+    """The ref moved (or was locked) between reading it and moving it."""
+
+
+def compare_and_swap(
+    repo: pygit2.Repository, name: str, expected: pygit2.Oid | None, new: pygit2.Oid, message: str
+) -> None:
+    """Point ``name`` at ``new`` only if it still points at ``expected`` (None: absent)."""
+    fault_point("cas.before")
+    try:
+        if expected is None:
+            repo.create_reference_direct(name, new, False, message=message)
+            return
+        ref = repo.references.get(name)
+        if ref is None or ref.target != expected:
+            raise LostRace(name)
+        ref.set_target(new, message)
+    except pygit2.AlreadyExistsError:
+        raise LostRace(name) from None
+    except (pygit2.GitError, OSError) as exc:
+        text = str(exc)
+        if "does not match" in text or "lock" in text or "already exists" in text:
+            clear_stale_lock(repo, name)
+            raise LostRace(name) from None
+        raise
+
+
+def clear_stale_lock(repo: pygit2.Repository, name: str) -> bool:
+    """Remove ``name``'s lock file if a dead process left it; report whether it did."""
+    lock = Path(repo.path) / f"{name}.lock"
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    if age < STALE_LOCK_SECONDS:
+        return False
+    try:
+        lock.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def backoff(attempt: int) -> None:
+    """Jittered exponential wait so racing writers spread out instead of colliding again."""
+    time.sleep(min(0.5, 0.002 * (2 ** min(attempt, 8))) * (0.5 + random.random()))
+
+
+def lock_path(repo: pygit2.Repository, name: str) -> str:
+    return os.path.join(repo.path, f"{name}.lock")

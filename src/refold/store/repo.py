@@ -1,0 +1,166 @@
+"""Opening a store and the small git object helpers everything else builds on.
+
+A store is a git repository (bare by default). Which branch is public is kept in the
+repository's own git config (``refold.branch``), since every other setting lives in the
+public tree and has to be found from that branch first.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+import pygit2
+
+from refold.manifests.config import StoreConfig, decode_config
+from refold.manifests.errors import SchemaError, UsageError
+from refold.manifests.lanes import LANE_REF_PREFIX
+from refold.manifests.model import Manifest, decode_manifest
+from refold.manifests.provenance import ProvenanceIndex, decode_provenance
+
+CONFIG_PATH = ".refold/config.json"
+PROVENANCE_PATH = ".refold/provenance.json"
+PARTIAL_FILE = "partial.json"
+DEFAULT_BRANCH = "main"
+
+
+class Store(msgspec.Struct, frozen=True):
+    """An open store: the repository and the name of its public ref."""
+
+    path: str
+    repo: pygit2.Repository
+    public_ref: str
+
+    @property
+    def branch(self) -> str:
+        return self.public_ref.removeprefix("refs/heads/")
+
+
+class Published(msgspec.Struct, frozen=True):
+    """One publication (a commit on the public ref) read back from git."""
+
+    commit: str
+    config: StoreConfig
+    manifest_bytes: bytes
+    manifest: Manifest
+    provenance: ProvenanceIndex
+
+
+def open_store(path: str | os.PathLike[str]) -> Store:
+    location = os.fspath(path)
+    if not location:
+        raise UsageError("no store given", hint="pass --store PATH or set REFOLD_STORE")
+    try:
+        repo = pygit2.Repository(location)
+    except (pygit2.GitError, KeyError):
+        hint = "create one with: refold init " + location
+        if not Path(location).exists():
+            raise UsageError(f"store {location!r} does not exist", hint=hint) from None
+        raise UsageError(f"{location!r} is not a git repository", hint=hint) from None
+    branch = DEFAULT_BRANCH
+    try:
+        branch = str(repo.config["refold.branch"])
+    except KeyError:
+        pass
+    store = Store(path=location, repo=repo, public_ref=f"refs/heads/{branch}")
+    if store.public_ref not in repo.references:
+        raise UsageError(
+            f"{location!r} has no public ref {store.public_ref}: not a refold store",
+            hint="create one with: refold init " + location,
+        )
+    return store
+
+
+def signature(name_var: str = "", email_var: str = "") -> pygit2.Signature:
+    """Who a commit is by: the CI actor when there is one, else refold itself."""
+    name = os.environ.get(name_var or "GITHUB_ACTOR") or os.environ.get("REFOLD_AUTHOR") or "refold"
+    email = os.environ.get(email_var or "REFOLD_EMAIL") or f"{name}@refold.invalid"
+    return pygit2.Signature(name, email, int(time.time()), 0)
+
+
+def blob_at(repo: pygit2.Repository, commit: pygit2.Commit, path: str) -> bytes | None:
+    try:
+        entry = commit.tree[path]
+    except KeyError:
+        return None
+    obj = repo[entry.id]
+    return obj.data if isinstance(obj, pygit2.Blob) else None
+
+
+def resolve_commit(store: Store, rev: str | None = None) -> pygit2.Commit:
+    spec = rev or store.public_ref
+    try:
+        obj = store.repo.revparse_single(spec)
+        commit = obj.peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise UsageError(
+            f"unknown revision {spec!r}", hint="give a commit id, a ref name or main~N"
+        ) from None
+    assert isinstance(commit, pygit2.Commit)
+    return commit
+
+
+def read_published(store: Store, rev: str | None = None) -> Published:
+    commit = resolve_commit(store, rev)
+    where = f"{rev or store.branch}@{str(commit.id)[:12]}"
+    raw_config = blob_at(store.repo, commit, CONFIG_PATH)
+    if raw_config is None:
+        raise SchemaError(
+            f"{CONFIG_PATH} is missing", location=where, hint="this commit was not made by refold"
+        )
+    config = decode_config(raw_config, location=f"{where}:{CONFIG_PATH}")
+    manifest_bytes = blob_at(store.repo, commit, config.manifest_path)
+    if manifest_bytes is None:
+        raise SchemaError(f"{config.manifest_path} is missing", location=where)
+    raw_provenance = blob_at(store.repo, commit, PROVENANCE_PATH) or b"{}"
+    return Published(
+        commit=str(commit.id),
+        config=config,
+        manifest_bytes=manifest_bytes,
+        manifest=decode_manifest(manifest_bytes, location=f"{where}:{config.manifest_path}"),
+        provenance=decode_provenance(raw_provenance, location=f"{where}:{PROVENANCE_PATH}"),
+    )
+
+
+def write_tree(
+    repo: pygit2.Repository, base: pygit2.Tree | None, files: Mapping[str, bytes]
+) -> pygit2.Oid:
+    """``base`` with ``files`` (slash paths) written in; everything else in ``base`` kept."""
+    here: dict[str, bytes] = {}
+    below: dict[str, dict[str, bytes]] = {}
+    for path, data in files.items():
+        head, _, rest = path.partition("/")
+        if rest:
+            below.setdefault(head, {})[rest] = data
+        else:
+            here[head] = data
+    builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+    for name, data in here.items():
+        builder.insert(name, repo.create_blob(data), pygit2.enums.FileMode.BLOB)
+    for name, sub in below.items():
+        sub_base = None
+        if base is not None and name in base:
+            existing = repo[base[name].id]
+            sub_base = existing if isinstance(existing, pygit2.Tree) else None
+        builder.insert(name, write_tree(repo, sub_base, sub), pygit2.enums.FileMode.TREE)
+    return builder.write()
+
+
+def lane_refs(repo: pygit2.Repository) -> dict[str, pygit2.Oid]:
+    """Every lane and its tip, by lane name."""
+    out = {}
+    for ref in repo.references.iterator():
+        if ref.name.startswith(LANE_REF_PREFIX):
+            out[ref.name[len(LANE_REF_PREFIX) :]] = ref.target
+    return dict(sorted(out.items()))
+
+
+def all_refs(repo: pygit2.Repository) -> dict[str, str]:
+    """Every ref and what it points at: what tests compare before and after bad input."""
+    out = {}
+    for ref in repo.references.iterator():
+        out[ref.name] = str(ref.target)
+    return dict(sorted(out.items()))
