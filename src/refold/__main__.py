@@ -1,0 +1,3 @@
+from refold.cli.main import entry
+
+entry()
