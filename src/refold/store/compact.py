@@ -18,7 +18,14 @@ from refold.manifests.render import render_manifest
 from refold.store.faults import fault_point
 from refold.store.pending import pending_partials
 from refold.store.refs import LostRace, backoff, compare_and_swap
-from refold.store.repo import PROVENANCE_PATH, Store, read_published, signature, write_tree
+from refold.store.repo import (
+    PROVENANCE_PATH,
+    Store,
+    public_tip,
+    read_published,
+    signature,
+    write_tree,
+)
 
 MAX_FOLD_RETRIES = 30
 
@@ -75,7 +82,7 @@ def fold_store(
     """Publish everything pending that may be published; see refold.manifests.fold for rules."""
     repo = store.repo
     for attempt in range(max_retries + 1):
-        tip = repo.references[store.public_ref].target
+        tip = public_tip(store)
         published = read_published(store, str(tip))
         pending = pending_partials(repo, tip)
         result = fold(

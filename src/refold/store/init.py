@@ -16,7 +16,15 @@ from refold.manifests.model import Manifest
 from refold.manifests.provenance import encode_provenance
 from refold.manifests.render import canonical_order, render_manifest
 from refold.store.refs import LostRace, compare_and_swap
-from refold.store.repo import CONFIG_PATH, PROVENANCE_PATH, Store, open_store, signature, write_tree
+from refold.store.repo import (
+    CONFIG_PATH,
+    PROVENANCE_PATH,
+    Store,
+    open_repository,
+    open_store,
+    signature,
+    write_tree,
+)
 
 
 def init_store(
@@ -31,14 +39,21 @@ def init_store(
     location = os.fspath(path)
     config = config or StoreConfig()
     if not pygit2.reference_is_valid_name(f"refs/heads/{branch}"):
-        raise UsageError(f"branch name {branch!r} is not a valid git branch name", location="--branch")
+        raise UsageError(
+            f"branch name {branch!r} is not a valid git branch name", location="--branch"
+        )
     manifest: Manifest = ()
     if import_data is not None:
         manifest = validate_import(import_data, config, location=import_location)
     target = Path(location)
+    if target.exists() and not target.is_dir():
+        raise UsageError(
+            f"{location!r} exists and is not a directory",
+            hint="choose a new directory, or an empty bare repository to adopt",
+        )
     if target.exists() and any(target.iterdir()):
         try:
-            repo = pygit2.Repository(location)
+            repo = open_repository(location)
         except pygit2.GitError:
             raise UsageError(
                 f"{location!r} exists and is not an empty git repository",

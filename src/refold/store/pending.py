@@ -46,7 +46,19 @@ def pending_partials(repo: pygit2.Repository, public_tip: pygit2.Oid) -> dict[st
     """Pending partials per lane, oldest first; lanes with none are left out."""
     out: dict[str, list[Pending]] = {}
     for lane, tip in lane_refs(repo).items():
-        walker = repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+        try:
+            walker = repo.walk(
+                tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE
+            )
+        except (pygit2.GitError, ValueError, KeyError):
+            # A ref pushed around refold at a blob or tree: hold the lane, fold the others.
+            error = SchemaError(
+                "lane ref does not point at a commit",
+                location=f"refs/partials/{lane}@{str(tip)[:12]}",
+                hint="lanes are written only by refold submit",
+            )
+            out[lane] = [Pending(lane=lane, commit=str(tip), partial=None, error=error)]
+            continue
         walker.hide(public_tip)
         items = [load_partial(repo, lane, commit) for commit in walker]
         if items:

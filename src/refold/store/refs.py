@@ -46,22 +46,58 @@ def compare_and_swap(
         if "does not match" in text or "lock" in text or "already exists" in text:
             clear_stale_lock(repo, name)
             raise LostRace(name) from None
+        if any(clash in text for clash in _NAME_CLASHES):
+            # Another writer created a ref that is a directory or file where this one needs the
+            # other (x64 vs x64/linux): the namespace moved under us, and the caller rechecks.
+            raise LostRace(name) from None
         raise
+
+
+_NAME_CLASHES = ("could not remove directory", "refs beneath", "collides with existing")
 
 
 def clear_stale_lock(repo: pygit2.Repository, name: str) -> bool:
     """Remove ``name``'s lock file if a dead process left it; report whether it did."""
     lock = Path(repo.path) / f"{name}.lock"
+    seen = stale_lock(lock)
+    return seen is not None and remove_lock_if_unchanged(lock, seen, Path(repo.path))
+
+
+def stale_lock(lock: Path) -> os.stat_result | None:
+    """The lock file's stat if it exists and is older than any live update could make it."""
     try:
-        age = time.time() - lock.stat().st_mtime
+        seen = lock.stat()
+    except FileNotFoundError:
+        return None
+    return seen if time.time() - seen.st_mtime >= STALE_LOCK_SECONDS else None
+
+
+def remove_lock_if_unchanged(lock: Path, seen: os.stat_result, aside_dir: Path) -> bool:
+    """Delete ``lock`` only if it is still the file ``seen`` describes.
+
+    Between judging a lock stale and removing it, another process may have cleared it and
+    a live writer locked anew; a plain unlink would delete the live lock. So move it aside
+    first (atomic), check its identity, and put back a lock that turns out to be new.
+    ``aside_dir`` is the git directory, so the moved file is never under refs/ as a ref.
+    """
+    aside = aside_dir / f"refold-stale-lock-{os.getpid()}-{random.getrandbits(48):012x}"
+    try:
+        os.rename(lock, aside)
     except FileNotFoundError:
         return False
-    if age < STALE_LOCK_SECONDS:
+    moved = aside.stat()
+    if (moved.st_ino, moved.st_dev, moved.st_mtime_ns) != (
+        seen.st_ino,
+        seen.st_dev,
+        seen.st_mtime_ns,
+    ):
+        try:
+            os.link(aside, lock)
+        except OSError:
+            pass
+        aside.unlink()
         return False
-    try:
-        lock.unlink()
-    except FileNotFoundError:
-        return False
+    aside.unlink()
     return True
 
 

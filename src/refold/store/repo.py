@@ -54,7 +54,7 @@ def open_store(path: str | os.PathLike[str]) -> Store:
     if not location:
         raise UsageError("no store given", hint="pass --store PATH or set REFOLD_STORE")
     try:
-        repo = pygit2.Repository(location)
+        repo = open_repository(location)
     except (pygit2.GitError, KeyError):
         hint = "create one with: refold init " + location
         if not Path(location).exists():
@@ -74,10 +74,35 @@ def open_store(path: str | os.PathLike[str]) -> Store:
     return store
 
 
-def signature(name_var: str = "", email_var: str = "") -> pygit2.Signature:
+def open_repository(location: str) -> pygit2.Repository:
+    """The repository at exactly ``location``, never one found in a parent directory."""
+    return pygit2.Repository(location, pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+
+
+def ref_target(repo: pygit2.Repository, name: str) -> pygit2.Oid | None:
+    """What ``name`` points at (following a symbolic ref), or None if it does not exist."""
+    ref = repo.references.get(name)
+    if ref is None:
+        return None
+    target = ref.resolve().target
+    assert isinstance(target, pygit2.Oid)
+    return target
+
+
+def public_tip(store: Store) -> pygit2.Oid:
+    tip = ref_target(store.repo, store.public_ref)
+    if tip is None:
+        raise UsageError(f"{store.path!r} has no public ref {store.public_ref}: not a refold store")
+    return tip
+
+
+def signature(
+    name_var: str = "", email_var: str = "", *, env: Mapping[str, str] | None = None
+) -> pygit2.Signature:
     """Who a commit is by: the CI actor when there is one, else refold itself."""
-    name = os.environ.get(name_var or "GITHUB_ACTOR") or os.environ.get("REFOLD_AUTHOR") or "refold"
-    email = os.environ.get(email_var or "REFOLD_EMAIL") or f"{name}@refold.invalid"
+    env = os.environ if env is None else env
+    name = env.get(name_var or "GITHUB_ACTOR") or env.get("REFOLD_AUTHOR") or "refold"
+    email = env.get(email_var or "REFOLD_EMAIL") or f"{name}@refold.invalid"
     return pygit2.Signature(name, email, int(time.time()), 0)
 
 
@@ -103,15 +128,25 @@ def resolve_commit(store: Store, rev: str | None = None) -> pygit2.Commit:
     return commit
 
 
-def read_published(store: Store, rev: str | None = None) -> Published:
-    commit = resolve_commit(store, rev)
-    where = f"{rev or store.branch}@{str(commit.id)[:12]}"
+def _read_config(store: Store, commit: pygit2.Commit, where: str) -> StoreConfig:
     raw_config = blob_at(store.repo, commit, CONFIG_PATH)
     if raw_config is None:
         raise SchemaError(
             f"{CONFIG_PATH} is missing", location=where, hint="this commit was not made by refold"
         )
-    config = decode_config(raw_config, location=f"{where}:{CONFIG_PATH}")
+    return decode_config(raw_config, location=f"{where}:{CONFIG_PATH}")
+
+
+def read_config(store: Store, rev: str | None = None) -> StoreConfig:
+    """The store config at ``rev`` (default: the public tip), without decoding the manifest."""
+    commit = resolve_commit(store, rev)
+    return _read_config(store, commit, f"{rev or store.branch}@{str(commit.id)[:12]}")
+
+
+def read_published(store: Store, rev: str | None = None) -> Published:
+    commit = resolve_commit(store, rev)
+    where = f"{rev or store.branch}@{str(commit.id)[:12]}"
+    config = _read_config(store, commit, where)
     manifest_bytes = blob_at(store.repo, commit, config.manifest_path)
     if manifest_bytes is None:
         raise SchemaError(f"{config.manifest_path} is missing", location=where)
@@ -151,10 +186,12 @@ def write_tree(
 
 def lane_refs(repo: pygit2.Repository) -> dict[str, pygit2.Oid]:
     """Every lane and its tip, by lane name."""
-    out = {}
+    out: dict[str, pygit2.Oid] = {}
     for ref in repo.references.iterator():
         if ref.name.startswith(LANE_REF_PREFIX):
-            out[ref.name[len(LANE_REF_PREFIX) :]] = ref.target
+            target = ref.resolve().target
+            assert isinstance(target, pygit2.Oid)
+            out[ref.name[len(LANE_REF_PREFIX) :]] = target
     return dict(sorted(out.items()))
 
 

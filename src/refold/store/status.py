@@ -10,7 +10,7 @@ import pygit2
 
 from refold.manifests.fold import HeldBack, fold
 from refold.store.pending import pending_partials
-from refold.store.repo import Store, lane_refs, read_published
+from refold.store.repo import Store, lane_refs, public_tip, read_published
 
 
 class LaneStatus(msgspec.Struct):
@@ -21,6 +21,8 @@ class LaneStatus(msgspec.Struct):
     held_back: HeldBack | None = None
     last_submit: int = 0
     """Commit time (Unix seconds) of the lane's tip."""
+    rejected: dict[str, str] = {}
+    """Partials of this lane an operator rejected (commit -> reason), as published."""
 
 
 class StatusReport(msgspec.Struct):
@@ -36,11 +38,14 @@ class StatusReport(msgspec.Struct):
 
 def status(store: Store) -> StatusReport:
     repo = store.repo
-    tip = repo.references[store.public_ref].target
+    tip = public_tip(store)
     published = read_published(store, str(tip))
     pending = pending_partials(repo, tip)
     result = fold(published.manifest, published.provenance, published.config, pending)
     lanes = []
+    rejected: dict[str, dict[str, str]] = {}
+    for commit_id, rejection in published.provenance.rejected.items():
+        rejected.setdefault(rejection.lane, {})[commit_id] = rejection.reason
     for lane, lane_tip in lane_refs(repo).items():
         outcome = result.report.lanes.get(lane)
         commit = repo[lane_tip].peel(pygit2.Commit)
@@ -52,6 +57,7 @@ def status(store: Store) -> StatusReport:
                 foldable=(outcome.folded + len(outcome.rejected)) if outcome else 0,
                 held_back=outcome.held_back if outcome else None,
                 last_submit=commit.commit_time,
+                rejected=rejected.get(lane, {}),
             )
         )
     head = repo[tip].peel(pygit2.Commit)

@@ -26,7 +26,15 @@ from refold.manifests.partial import (
 from refold.manifests.validate import check_decoded
 from refold.store.faults import fault_point
 from refold.store.refs import LostRace, backoff, compare_and_swap
-from refold.store.repo import PARTIAL_FILE, Store, blob_at, lane_refs, read_published, signature
+from refold.store.repo import (
+    PARTIAL_FILE,
+    Store,
+    blob_at,
+    lane_refs,
+    read_config,
+    ref_target,
+    signature,
+)
 
 MAX_SUBMIT_RETRIES = 50
 
@@ -93,6 +101,16 @@ def _same_content(repo: pygit2.Repository, tip: pygit2.Oid | None, partial: Part
     return current.releases == partial.releases and current.retract == partial.retract
 
 
+def _check_clash(repo: pygit2.Repository, lane: str) -> None:
+    clash = clashing_lane(lane, set(lane_refs(repo)))
+    if clash is not None:
+        raise PolicyError(
+            f"lane {lane!r} clashes with existing lane {clash!r}: git cannot hold both refs",
+            location="--lane",
+            hint=f"use lane {clash!r}, or a qualifier that is not a prefix of another lane",
+        )
+
+
 def submit(
     store: Store,
     lane: str,
@@ -106,21 +124,15 @@ def submit(
     env = os.environ if env is None else env
     check_lane(lane, location="--lane")
     repo = store.repo
-    config = read_published(store).config
+    config = read_config(store)
     decoded = decode_partial(data, location=location)
     try:
         check_decoded(decoded, lane, config)
-    except PolicyError as exc:
+    except RefoldError as exc:
         raise (exc.at(location) if location else exc) from None
     encoded = encode_partial(_with_env_provenance(decoded.partial, env))
     canonical = decode_stored_partial(encoded)
-    clash = clashing_lane(lane, set(lane_refs(repo)))
-    if clash is not None:
-        raise PolicyError(
-            f"lane {lane!r} clashes with existing lane {clash!r}: git cannot hold both refs",
-            location="--lane",
-            hint=f"use lane {clash!r}, or a qualifier that is not a prefix of another lane",
-        )
+    _check_clash(repo, lane)
     blob = repo.create_blob(encoded)
     builder = repo.TreeBuilder()
     builder.insert(PARTIAL_FILE, blob, pygit2.enums.FileMode.BLOB)
@@ -128,12 +140,14 @@ def submit(
     name = lane_ref(lane)
     message = commit_message(lane, canonical)
     for attempt in range(max_retries + 1):
-        ref = repo.references.get(name)
-        tip = ref.target if ref is not None else None
+        if attempt:
+            # A lost race may have been a clashing lane created since the first check.
+            _check_clash(repo, lane)
+        tip = ref_target(repo, name)
         if _same_content(repo, tip, canonical):
             assert tip is not None
             return SubmitResult(lane=lane, commit=str(tip), noop=True, retries=attempt)
-        sig = signature()
+        sig = signature(env=env)
         commit = repo.create_commit(None, sig, sig, message, tree, [tip] if tip else [])
         fault_point("submit.objects-written")
         try:
