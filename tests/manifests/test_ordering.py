@@ -120,9 +120,9 @@ def test_versions_equal_in_precedence_hash_alike() -> None:
     assert len({parse_version("2.0.0+a"), parse_version("2.0.0"), parse_version("2.0.0-0")}) == 2
 
 
-def test_sort_descending_breaks_precedence_ties_by_text_ascending() -> None:
+def test_sort_descending_breaks_precedence_ties_by_text_descending_like_render() -> None:
     tied = ["1.0.0+b", "1.0.0", "1.0.0+a", "1.0.0+10", "1.0.0+9"]
-    expected = ["2.0.0", "1.0.0", "1.0.0+10", "1.0.0+9", "1.0.0+a", "1.0.0+b", "0.1.0"]
+    expected = ["2.0.0", "1.0.0+b", "1.0.0+a", "1.0.0+9", "1.0.0+10", "1.0.0", "0.1.0"]
     assert sort_descending([*tied, "0.1.0", "2.0.0"]) == expected
     assert sort_descending(reversed([*tied, "0.1.0", "2.0.0"])) == expected
 
@@ -494,7 +494,7 @@ def test_sort_descending_is_independent_of_input_order(
     for newer, older in itertools.pairwise(result):
         assert parse_version(newer) >= parse_version(older)
         if parse_version(newer) == parse_version(older):
-            assert newer <= older
+            assert newer >= older
 
 
 # --- Conformance with published manifests and with node-semver itself -------------------

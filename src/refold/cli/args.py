@@ -1,37 +1,71 @@
-"""Argument helpers shared by subcommands: where the store is, reading input files."""
+"""Argument helpers shared by subcommands: the parser, where the store is, reading input."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import NoReturn
 
 from refold.manifests.errors import UsageError
 from refold.store.repo import Store, open_store
+
+
+class ParseError(UsageError):
+    """A command line argparse rejected, carrying the usage line of the (sub)command."""
+
+    def __init__(self, message: str, *, prog: str, usage: str) -> None:
+        super().__init__(message, location=f"command line: {prog}", hint=f"run '{prog} --help'")
+        self.usage = usage
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so usage errors share the error format
+    (and the --json error document) of every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ParseError(message, prog=self.prog, usage=self.format_usage())
 
 
 def store_path(args: argparse.Namespace) -> str:
     """The store from --store, else $REFOLD_STORE; a usage error when neither is set."""
     path = getattr(args, "store", None) or os.environ.get("REFOLD_STORE", "")
     if not path:
-        raise UsageError("no store given", hint="pass --store PATH or set REFOLD_STORE")
+        raise UsageError(
+            "no store given",
+            location="--store / $REFOLD_STORE",
+            hint="pass --store PATH or set REFOLD_STORE",
+        )
     return str(path)
 
 
+def store_source(args: argparse.Namespace) -> str:
+    """Which of --store and $REFOLD_STORE named the store, for error locations."""
+    return "--store" if getattr(args, "store", None) else "$REFOLD_STORE"
+
+
 def open_from_args(args: argparse.Namespace) -> Store:
-    return open_store(store_path(args))
+    path = store_path(args)
+    try:
+        return open_store(path)
+    except UsageError as error:
+        raise error.at(store_source(args)) from None
 
 
 def read_input(path: str) -> tuple[bytes, str]:
     """The bytes of FILE (or stdin for '-') and a name for error locations."""
     if path == "-":
+        if sys.stdin is None:
+            raise UsageError("standard input is closed", location="<stdin>", hint="pass a FILE")
         return sys.stdin.buffer.read(), "<stdin>"
     try:
         with open(path, "rb") as handle:
             return handle.read(), path
     except FileNotFoundError:
-        raise UsageError(f"file {path!r} does not exist", hint="check the path") from None
+        raise UsageError(
+            f"file {path!r} does not exist", location=path, hint="check the path"
+        ) from None
     except IsADirectoryError:
-        raise UsageError(f"{path!r} is a directory, not a file") from None
+        raise UsageError(f"{path!r} is a directory, not a file", location=path) from None
     except PermissionError:
-        raise UsageError(f"cannot read {path!r}: permission denied") from None
+        raise UsageError(f"cannot read {path!r}: permission denied", location=path) from None

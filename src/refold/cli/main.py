@@ -2,22 +2,56 @@
 
 Exit codes: 0 done (or nothing to do), 2 bad input or usage (nothing changed), 3 a fold
 published but held back some lanes (with --strict: published nothing), 4 gave up after
-lost compare-and-swap races, 1 anything unexpected, 130 interrupted.
+lost compare-and-swap races, 1 anything unexpected, 130 interrupted, 141 stdout closed early.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
-import traceback
 from collections.abc import Sequence
 
 from refold import __version__
-from refold.cli.commands import demo, fold, init, show, status, submit
-from refold.cli.output import EXIT_INTERRUPTED, EXIT_UNEXPECTED, report_error
+from refold.cli.args import ParseError, Parser
+from refold.cli.commands import (
+    blame,
+    config,
+    demo,
+    diff,
+    fold,
+    generate,
+    import_,
+    init,
+    log,
+    rebuild,
+    reject,
+    resolve,
+    show,
+    status,
+    submit,
+    verify,
+)
+from refold.cli.output import (
+    EXIT_INTERRUPTED,
+    quiet_broken_pipe,
+    report_error,
+    report_unexpected,
+)
 from refold.manifests.errors import RefoldError
 
-COMMANDS = (init, submit, fold, status, show, demo)
+EPILOG = """\
+exit codes:
+  0  done (also: nothing to do)
+  2  bad input or usage; nothing was changed
+  3  the fold held back some lanes and published the rest (--strict: published nothing)
+  4  gave up after losing the compare-and-swap race repeatedly; nothing published
+  1  unexpected (a bug: the traceback is printed)
+
+run 'refold COMMAND --help' for a command's options"""
+
+COMMANDS = (init, generate, submit, fold, status, show, demo, reject, import_, config, resolve,
+            log, blame, diff, verify, rebuild)
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -27,22 +61,23 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--store",
         default=default,
         metavar="STORE",
-        help="the store (a path; default: $REFOLD_STORE)",
+        help="the store's path (default: $REFOLD_STORE)",
     )
     parser.add_argument(
         "--json",
         action="store_true",
         default=False if top else argparse.SUPPRESS,
-        help="print one JSON document on stdout",
+        help="print one JSON document on stdout (errors too)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="refold",
-        description="A git-native manifest store with transactional merge.",
-        epilog="exit codes: 0 done, 2 bad input or usage, 3 lanes held back, "
-        "4 lost compare-and-swap races, 1 unexpected",
+        description="A git-native manifest store with transactional merge:\n"
+        "build jobs submit partials to their lanes, one fold publishes them all.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"refold {__version__}")
     _common(parser, top=True)
@@ -54,24 +89,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    context = "command line: " + shlex.join(["refold", *argv])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:
+    except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
+    except ParseError as error:
+        as_json = "--json" in argv
+        if not as_json:
+            sys.stderr.write(error.usage)
+        return report_error(None, error, as_json=as_json)
     try:
         return int(args.run(args))
     except RefoldError as error:
-        return report_error(args, error)
+        return report_error(args, error, context=context)
     except KeyboardInterrupt:
         sys.stderr.write("refold: interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        return EXIT_UNEXPECTED
-    except Exception:
-        traceback.print_exc()
-        sys.stderr.write("refold: unexpected error (a bug): please report it with the traceback above\n")
-        return EXIT_UNEXPECTED
+        return quiet_broken_pipe()
+    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes exit 1
+        return report_unexpected(exc, as_json=bool(args.json), context=context)
 
 
 def entry() -> None:

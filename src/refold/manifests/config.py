@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from refold.manifests.errors import PolicyError
+from refold.manifests.lanes import check_lane
 from refold.manifests.model import encode_json, schema_error
 
 CONFIG_SCHEMA = 1
@@ -56,12 +57,23 @@ class StoreConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
                 hint="use a prefix such as https://github.com/ORG/REPO/releases/download/",
             )
         path = self.manifest_path
-        if not path or path.startswith("/") or ".." in path.split("/") or path.startswith(".refold"):
+        parts = path.split("/")
+        if any(part in ("", ".", "..") for part in parts) or parts[0] == ".refold" or "\\" in path:
             raise PolicyError(
                 f"manifest_path {path!r} must be a relative path outside .refold/",
                 location="$.manifest_path",
                 hint="for example versions-manifest.json",
             )
+        for index, lane in enumerate(self.required_lanes):
+            check_lane(lane, location=f"$.required_lanes[{index}]")
+        for lane, arches in self.lane_arches.items():
+            check_lane(lane, location=f"$.lane_arches.{lane}")
+            if not arches:
+                raise PolicyError(
+                    f"lane {lane!r} is mapped to no arches",
+                    location=f"$.lane_arches.{lane}",
+                    hint="list the arches the lane may publish, or drop the entry",
+                )
 
 
 _decoder = msgspec.json.Decoder(StoreConfig)

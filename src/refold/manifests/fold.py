@@ -30,9 +30,10 @@ from refold.manifests.errors import ConflictError, RefoldError
 from refold.manifests.lanes import IMPORT_LANE
 from refold.manifests.model import File, Manifest, Release
 from refold.manifests.ordering import version_key
-from refold.manifests.render import canonical_order
 from refold.manifests.partial import Partial
 from refold.manifests.provenance import Claim, Origin, ProvenanceIndex, Rejection
+from refold.manifests.render import canonical_order
+from refold.manifests.resolve import regressions
 from refold.manifests.validate import check_partial
 
 HOLDING_KINDS = frozenset({"schema", "policy", "conflict"})
@@ -72,6 +73,8 @@ class FoldReport(msgspec.Struct):
     changed: list[str]
     """Versions whose release or files changed, newest first."""
     published: bool
+    refused: list[str] = []
+    """Why a strict fold published nothing with no lane held back (the resolve guard)."""
 
     @property
     def held_back(self) -> dict[str, HeldBack]:
@@ -79,7 +82,7 @@ class FoldReport(msgspec.Struct):
 
     @property
     def has_errors(self) -> bool:
-        return any(h.kind in HOLDING_KINDS for h in self.held_back.values())
+        return bool(self.refused) or any(h.kind in HOLDING_KINDS for h in self.held_back.values())
 
     @property
     def consumed(self) -> dict[str, str]:
@@ -151,10 +154,21 @@ def _may_write(origin: Origin, lane: str, arch: str, config: StoreConfig) -> boo
     return origin.lane == IMPORT_LANE and arch in arches_for_lane(config, lane)
 
 
-def _conflict(version: str, filename: str, origin: Origin, lane: str, verb: str, where: str) -> ConflictError:
+def _conflict(
+    version: str, current: File, origin: Origin, lane: str, verb: str, where: str
+) -> ConflictError:
+    if origin.lane == IMPORT_LANE:
+        # An imported entry has no writer yet: it belongs to whichever lane its arch is bound to.
+        return ConflictError(
+            f"{current.filename!r} in release {version} was imported with arch {current.arch!r};"
+            f" lane {lane!r} may not {verb} it",
+            location=where,
+            hint=f"only a lane bound to arch {current.arch!r} may change it (config lane_arches);"
+            " or reject this partial with refold reject",
+        )
     by = f" (partial {origin.commit[:12]})" if origin.commit else ""
     return ConflictError(
-        f"{filename!r} in release {version} belongs to lane {origin.lane!r}{by}; "
+        f"{current.filename!r} in release {version} belongs to lane {origin.lane!r}{by}; "
         f"lane {lane!r} may not {verb} it",
         location=where,
         hint=f"only lane {origin.lane!r} may change it; or reject this partial with refold reject",
@@ -172,7 +186,7 @@ def _plan(state: _State, lane: str, partial: Partial, config: StoreConfig) -> li
             origin = state.origin(release.version, file.filename)
             if not _may_write(origin, lane, current.arch, config):
                 where = f"$.releases[{r}].files[{f}]"
-                raise _conflict(release.version, file.filename, origin, lane, "replace", where)
+                raise _conflict(release.version, current, origin, lane, "replace", where)
     for t, retraction in enumerate(partial.retract):
         if isinstance(retraction.filename, UnsetType):
             continue
@@ -184,7 +198,8 @@ def _plan(state: _State, lane: str, partial: Partial, config: StoreConfig) -> li
             continue
         origin = state.origin(retraction.version, retraction.filename)
         if not _may_write(origin, lane, current.arch, config):
-            raise _conflict(retraction.version, retraction.filename, origin, lane, "retract", f"$.retract[{t}]")
+            where = f"$.retract[{t}]"
+            raise _conflict(retraction.version, current, origin, lane, "retract", where)
     return warnings
 
 
@@ -226,7 +241,9 @@ def _resolve(version: str, claims: Mapping[str, Claim], fallback: Release | None
         return fallback, []
     warnings = []
     stable = all(c.stable for c in claims.values())
-    urls = [c.release_url for c in claims.values()]
+    # An empty release_url (python-versions-pz leaves it empty) asserts nothing when a
+    # lane with files in the release does give one.
+    urls = [c.release_url for c in claims.values() if c.release_url] or [""]
     release_url = str(_pick(urls))
     lts_claims = [c.lts for c in claims.values() if not isinstance(c.lts, UnsetType)]
     lts: str | bool | UnsetType = UNSET
@@ -241,7 +258,9 @@ def _resolve(version: str, claims: Mapping[str, Claim], fallback: Release | None
     ):
         if len({msgspec.json.encode(v) for v in values}) > 1:
             said = ", ".join(
-                f"{lane}={msgspec.json.encode(getattr(c, name)).decode()}" for lane, c in sorted(claims.items())
+                f"{lane}={msgspec.json.encode(getattr(c, name)).decode()}"
+                for lane, c in sorted(claims.items())
+                if not isinstance(getattr(c, name), UnsetType)
             )
             warnings.append(
                 f"release {version}: lanes disagree on {name} ({said}); published "
@@ -294,8 +313,11 @@ def _run(
                 check_partial(item.partial, lane, config)
                 run.warnings += _plan(state, lane, item.partial, config)
             except RefoldError as exc:
+                where = exc.location
+                if item.error is None:
+                    where = f"refs/partials/{lane}@{item.commit[:12]}:partial.json: {where}"
                 outcome.held_back = HeldBack(
-                    item.commit, exc.kind, exc.message, exc.location, exc.hint, waiting=waiting
+                    item.commit, exc.kind, exc.message, where, exc.hint, waiting=waiting
                 )
                 break
             run.warnings += _apply(state, lane, item.commit, item.partial, config)
@@ -348,12 +370,18 @@ def fold(
             break
         cuts.update(new)
     report = FoldReport(lanes=run.lanes, warnings=run.warnings, changed=[], published=True)
+    result = None if strict and report.has_errors else _finish(run, manifest, provenance, report)
+    if result is not None and report.changed:
+        lowered = [f"resolve guard: {line}" for line in regressions(manifest, result.manifest)]
+        report.warnings += lowered
+        report.refused = lowered if strict else []
     if strict and report.has_errors:
-        report.published = False
+        report.published, report.changed = False, []
         for outcome in report.lanes.values():
             outcome.folded, outcome.upto, outcome.rejected = 0, None, []
         return FoldResult(manifest=manifest, provenance=provenance, report=report)
-    return _finish(run, manifest, provenance, report)
+    assert result is not None
+    return result
 
 
 def _finish(run: _Run, manifest: Manifest, provenance: ProvenanceIndex, report: FoldReport) -> FoldResult:

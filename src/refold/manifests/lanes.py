@@ -36,6 +36,8 @@ def _component_problem(part: str) -> str | None:
         return "starts with '.'"
     if not _COMPONENT_RE.match(part):
         bad = sorted({ch for ch in part if not re.match(r"[A-Za-z0-9._+-]", ch)})
+        if not bad:
+            return f"has a component starting with {part[0]!r}; start with a letter, digit or '_'"
         return f"contains {', '.join(repr(ch) for ch in bad)}"
     return None
 
@@ -69,7 +71,7 @@ def clashing_lane(lane: str, existing: list[str] | set[str]) -> str | None:
 
     ``x64`` and ``x64/linux`` cannot both exist as refs; git reports that obscurely.
     """
-    for other in existing:
+    for other in sorted(existing):
         if other == lane:
             continue
         if other.startswith(lane + "/") or lane.startswith(other + "/"):

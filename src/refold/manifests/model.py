@@ -47,16 +47,18 @@ Manifest = tuple[Release, ...]
 
 _manifest_decoder = msgspec.json.Decoder(Manifest)
 _manifest_encoder = msgspec.json.Encoder()
-_PATH_RE = re.compile(r"^(?P<msg>.*?) - at `(?P<path>[^`]*)`$", re.S)
+_PATH_RE = re.compile(r"^(?P<msg>.*?) - at `(?P<path>[^`]*)`$", re.DOTALL)
 
 
 def schema_error(exc: msgspec.MsgspecError, *, location: str = "", hint: str = "") -> SchemaError:
     """Turn msgspec's ``... - at `$[1].x``` text into a SchemaError whose location is the path."""
     text = str(exc)
     match = _PATH_RE.match(text)
-    path = match.group("path") if match else ""
+    # msgspec names no path for an error at the root; "$" still tells the reader where.
+    path = match.group("path") if match else ("$" if isinstance(exc, msgspec.ValidationError) else "")
     message = match.group("msg") if match else text
-    message = message[:1].lower() + message[1:]
+    if message[1:2].islower():  # "Expected ..." -> "expected ...", but "JSON is ..." stays
+        message = message[:1].lower() + message[1:]
     message = message.replace("`", "")
     where = f"{location}: {path}" if location and path else (location or path)
     if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):

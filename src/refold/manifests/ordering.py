@@ -321,13 +321,11 @@ def version_key(text: str) -> VersionKey:
 def sort_descending(versions: Iterable[str]) -> list[str]:
     """Newest first, as ``semver.rsort`` would, with ties broken by the text itself.
 
-    Versions of equal precedence (differing only in build metadata) come out in ordinal
-    order of their text, so the result depends on the set of inputs and never on their
-    order: the fold must render byte-identical manifests whatever order lanes arrive in.
+    Versions of equal precedence (differing only in build metadata) come out in reverse
+    ordinal order of their text, exactly as ``render.canonical_order`` places releases, so
+    the result depends on the set of inputs and never on their order.
     """
-    # Two stable passes: ascending text first, then precedence descending (reverse=True
-    # keeps equal keys in their existing order).
-    return sorted(sorted(versions), key=version_key, reverse=True)
+    return sorted(versions, key=lambda v: (version_key(v), v), reverse=True)
 
 
 # --- Ranges: a port of node-semver's classes/range.js and classes/comparator.js ---------

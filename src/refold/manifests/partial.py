@@ -15,7 +15,7 @@ from collections.abc import Callable
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from refold.manifests.errors import SchemaError
+from refold.manifests.errors import PolicyError, SchemaError
 from refold.manifests.model import File, Release, encode_json, schema_error
 from refold.manifests.ordering import is_valid_version, version_key
 from refold.manifests.strictjson import parse_strict_json
@@ -80,6 +80,20 @@ class Decoded(msgspec.Struct, frozen=True):
 _partial_decoder = msgspec.json.Decoder(Partial)
 
 
+def _shown(value: object) -> str:
+    return "absent" if isinstance(value, UnsetType) else msgspec.json.encode(value).decode()
+
+
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+}
+
+
 def _derived_stable(version: str) -> bool:
     return "-" not in version.split("+", 1)[0]
 
@@ -97,7 +111,19 @@ def _from_flat(entries: tuple[FlatEntry, ...]) -> tuple[tuple[Release, ...], lis
     index_map = []
     for version in order:
         items = grouped[version]
-        head = items[0][1]
+        first, head = items[0]
+        # Release-level fields are repeated on every entry; silently keeping the first
+        # would publish whatever line happened to come first.
+        for index, entry in items[1:]:
+            for name in ("stable", "lts", "release_url"):
+                if getattr(entry, name) != getattr(head, name):
+                    raise PolicyError(
+                        f"entries of release {version} disagree on {name}: "
+                        f"{_shown(getattr(head, name))} at $[{first}], "
+                        f"{_shown(getattr(entry, name))} here",
+                        location=f"$[{index}].{name}",
+                        hint="give every entry of a release the same stable, lts and release_url",
+                    )
         stable = head.stable if not isinstance(head.stable, UnsetType) else _derived_stable(version)
         files = tuple(
             File(
@@ -156,10 +182,13 @@ def decode_partial(data: bytes, *, location: str = "") -> Decoded:
             )
         else:
             raise SchemaError(
-                f"partial must be a JSON object or array, not {type(raw).__name__}",
+                "partial must be a JSON object or array, not "
+                + _JSON_TYPES.get(type(raw), "null"),
                 location=location,
                 hint='give {"releases": [...]}, a versions-manifest array, or an array of file entries',
             )
+    except PolicyError as exc:
+        raise (exc.at(location) if location else exc) from None
     except msgspec.MsgspecError as exc:
         error = schema_error(exc, location=location)
         if "expected array, got object" in error.message and "files" in error.location:

@@ -31,6 +31,21 @@ def check_download_url(file: File, version: str, config: StoreConfig, where: str
             location=f"{where}.download_url",
             hint="consumers download over https only; publish the release asset URL",
         )
+    odd = next((ch for ch in url if ch in "?#\\" or ch.isspace() or not ch.isprintable()), None)
+    if odd is not None:
+        raise PolicyError(
+            f"download_url contains {odd!r}",
+            location=f"{where}.download_url",
+            hint="give the plain asset URL: no query, fragment, backslash or whitespace"
+            " (with them the URL can end in the filename yet fetch another file)",
+        )
+    host = url[len("https://") :].split("/", 1)[0]
+    if not host or "@" in host:
+        raise PolicyError(
+            f"download_url {url!r} has {'no host' if not host else 'credentials before its host'}",
+            location=f"{where}.download_url",
+            hint="give the asset URL as https://HOST/PATH/FILENAME",
+        )
     if "untagged-" in url:
         raise PolicyError(
             f"download_url {url!r} points at a draft release (untagged-...)",
@@ -63,7 +78,7 @@ def check_file(
     file: File, release: Release, lane: str | None, config: StoreConfig, where: str
 ) -> None:
     """Check one entry; ``lane`` None skips the lane binding (imports)."""
-    check_entry_agrees(
+    artifact = check_entry_agrees(
         file.filename,
         version=release.version,
         platform=file.platform,
@@ -72,7 +87,7 @@ def check_file(
         location=f"{where}.filename",
     )
     if config.tools:
-        tool = file.filename.split("-", 1)[0]
+        tool = artifact.tool
         if tool not in config.tools:
             raise PolicyError(
                 f"filename {file.filename!r} is a {tool!r} artifact; this store publishes {', '.join(config.tools)}",
@@ -170,6 +185,12 @@ def check_partial(partial: Partial, lane: str, config: StoreConfig, locate: Loca
                 f"{retraction.filename!r} is both retracted and published",
                 location=where,
                 hint="publishing an entry already replaces it; drop the retraction",
+            )
+        if not retraction.filename:
+            raise PolicyError(
+                "retracted filename is empty",
+                location=f"{where}.filename",
+                hint="omit filename to retract all of the lane's files in the release",
             )
         if "/" in retraction.filename or "\\" in retraction.filename or ".." in retraction.filename:
             raise PolicyError(

@@ -21,13 +21,14 @@ from pathlib import Path
 from refold.cli.commands.fold import describe
 from refold.cli.output import EXIT_OK, EXIT_UNEXPECTED, emit
 from refold.manifests.config import StoreConfig
+from refold.manifests.errors import UsageError
 from refold.store.compact import fold_store
 from refold.store.init import init_store
 from refold.store.repo import open_store
 
 REPO_URL = "https://github.com/actions/python-versions"
 RELEASES = {"3.13.1": "12345", "3.14.0-rc.1": "12399"}
-LANES = {
+LANES: dict[str, list[tuple[str, str | None]]] = {
     "x64": [("linux", "22.04"), ("linux", "24.04"), ("darwin", None), ("win32", None)],
     "arm64": [("linux", "24.04"), ("darwin", None)],
     "x64-freethreaded": [("linux", "24.04"), ("win32", None)],
@@ -37,8 +38,19 @@ LANES = {
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    parser = sub.add_parser("demo", help="run a six-job matrix fan-in on a local store")
-    parser.add_argument("dir", nargs="?", metavar="DIR", help="where to create the store (default: a temp dir)")
+    parser = sub.add_parser(
+        "demo",
+        help="run a six-job matrix fan-in on a local store",
+        description="Run six build jobs in parallel against a new local store (five good "
+        "architectures and one that submits an SBOM), fold once, and print the git "
+        "commands an auditor would run next. Ignores --store.",
+    )
+    parser.add_argument(
+        "dir",
+        nargs="?",
+        metavar="DIR",
+        help="a new or empty directory for the store (default: a temp dir)",
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -67,17 +79,16 @@ def _partial(version: str, lane: str) -> list[dict[str, object]]:
 
 
 def _bad_partial() -> list[dict[str, object]]:
-    release = _partial("3.13.1", "s390x")[0]
     name = "python-3.13.1-linux-24.04-s390x.sbom.json"
-    release["files"] = [
-        {
-            "filename": name,
-            "arch": "s390x",
-            "platform": "linux",
-            "platform_version": "24.04",
-            "download_url": f"{REPO_URL}/releases/download/3.13.1-12345/{name}",
-        }
-    ]
+    sbom = {
+        "filename": name,
+        "arch": "s390x",
+        "platform": "linux",
+        "platform_version": "24.04",
+        "download_url": f"{REPO_URL}/releases/download/3.13.1-12345/{name}",
+    }
+    release: dict[str, object] = dict(_partial("3.13.1", "s390x")[0])
+    release["files"] = [sbom]
     return [release]
 
 
@@ -101,11 +112,31 @@ def _push_around_refold(store: str, lane: str, partial: Path) -> None:
     wrapped = json.dumps({"releases": json.loads(partial.read_bytes())}, indent=2).encode() + b"\n"
     blob = git("hash-object", "-w", "--stdin", stdin=wrapped)
     tree = git("mktree", stdin=f"100644 blob {blob}\tpartial.json\n".encode())
-    env = dict(os.environ, GIT_AUTHOR_NAME="rogue-job", GIT_AUTHOR_EMAIL="ci@example.invalid",
-               GIT_COMMITTER_NAME="rogue-job", GIT_COMMITTER_EMAIL="ci@example.invalid")
-    parent = subprocess.run(["git", "-C", store, "rev-parse", "-q", "--verify", f"refs/partials/{lane}"],
-                            capture_output=True).stdout.decode().strip()
-    argv = ["git", "-C", store, "commit-tree", tree, "-m", f"partial {lane} (pushed with plain git)"]
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="rogue-job",
+        GIT_AUTHOR_EMAIL="ci@example.invalid",
+        GIT_COMMITTER_NAME="rogue-job",
+        GIT_COMMITTER_EMAIL="ci@example.invalid",
+    )
+    parent = (
+        subprocess.run(
+            ["git", "-C", store, "rev-parse", "-q", "--verify", f"refs/partials/{lane}"],
+            capture_output=True,
+            check=False,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    argv = [
+        "git",
+        "-C",
+        store,
+        "commit-tree",
+        tree,
+        "-m",
+        f"partial {lane} (pushed with plain git)",
+    ]
     if parent:
         argv += ["-p", parent]
     commit = subprocess.run(argv, capture_output=True, check=True, env=env).stdout.decode().strip()
@@ -114,10 +145,21 @@ def _push_around_refold(store: str, lane: str, partial: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="refold-demo-"))
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise UsageError(
+            "the demo needs a new or empty directory",
+            location=str(root),
+            hint="give another DIR, or none for a temporary one",
+        )
+    root = root.resolve()
     store_dir = root / "store.git"
     work = root / "partials"
     work.mkdir(parents=True, exist_ok=True)
-    say = (lambda text: None) if args.json else (lambda text: print(text, flush=True))
+
+    def say(text: str) -> None:
+        if not args.json:
+            print(text, flush=True)
+
     init_store(store_dir, config=StoreConfig(url_prefix=f"{REPO_URL}/releases/download/"))
     say(f"store: {store_dir}\n")
 
@@ -141,7 +183,11 @@ def run(args: argparse.Namespace) -> int:
     results = {}
     for job, proc in procs.items():
         out, err = proc.communicate()
-        results[job] = {"exit_code": proc.returncode, "stdout": out.decode(), "stderr": err.decode()}
+        results[job] = {
+            "exit_code": proc.returncode,
+            "stdout": out.decode(),
+            "stderr": err.decode(),
+        }
         mark = "ok" if proc.returncode == 0 else f"refused (exit {proc.returncode})"
         say(f"  job {job:<18} {mark}")
         for line in (out.decode() + err.decode()).splitlines():

@@ -11,8 +11,17 @@ from refold.store.repo import read_published
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    parser = sub.add_parser("show", help="print the published manifest")
-    parser.add_argument("--rev", help="a revision of the public branch (default: its tip)")
+    parser = sub.add_parser(
+        "show",
+        help="print the published manifest",
+        description="Print the manifest exactly as published, byte for byte (with --json: "
+        "decoded, with the commit it was read from).",
+    )
+    parser.add_argument(
+        "--rev",
+        metavar="REV",
+        help="an older publication: a commit id, or main~N for N folds back (default: the tip)",
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -20,8 +29,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 def run(args: argparse.Namespace) -> int:
     published = read_published(open_from_args(args), args.rev)
     if args.json:
-        emit(args, {"commit": published.commit, "path": published.config.manifest_path,
-                    "manifest": published.manifest}, "")
+        emit(
+            args,
+            {
+                "commit": published.commit,
+                "path": published.config.manifest_path,
+                "manifest": published.manifest,
+            },
+            "",
+        )
     else:
         sys.stdout.buffer.write(published.manifest_bytes)
         sys.stdout.flush()

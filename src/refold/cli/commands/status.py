@@ -6,25 +6,33 @@ import argparse
 import time
 
 from refold.cli.args import open_from_args
-from refold.cli.output import EXIT_OK, emit, short
+from refold.cli.output import EXIT_OK, emit, plural, short
 from refold.store.status import status
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    parser = sub.add_parser("status", help="show pending and held-back partials per lane")
+    parser = sub.add_parser(
+        "status",
+        help="show pending and held-back partials per lane",
+        description="Show the public tip and, per lane, how many partials are pending and "
+        "which are held back and why. Writes nothing.",
+    )
     parser.set_defaults(run=run)
     return parser
 
 
 def _when(seconds: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(seconds))
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
 def run(args: argparse.Namespace) -> int:
     report = status(open_from_args(args))
     lines = [
-        f"{report.public_ref} at {short(report.public_commit)} ({_when(report.last_fold_time)}): "
-        f"{report.releases} releases, {report.files} files",
+        (
+            f"{report.public_ref} at {short(report.public_commit)} "
+            f"({_when(report.last_fold_time)}): {plural(report.releases, 'release')}, "
+            f"{plural(report.files, 'file')}"
+        ),
         f"  last: {report.last_fold_summary}",
     ]
     if not report.lanes:
@@ -35,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
         if lane.held_back:
             held = lane.held_back
             lines.append(f"      held back at {short(held.commit)}: {held.kind}: {held.reason}")
+            if held.location:
+                lines.append(f"      where: {held.location}")
+            if held.hint:
+                lines.append(f"      hint:  {held.hint}")
+        lines += [f"      rejected {short(c)}: {why}" for c, why in lane.rejected.items()]
     lines += [f"  warning: {w}" for w in report.warnings]
     emit(args, report, "\n".join(lines))
     return EXIT_OK
