@@ -73,10 +73,12 @@ def median_time(fn: Callable[[], object], reps: int, *, warmup: int = 1) -> floa
 
 
 def per_call(fn: Callable[[], object], reps: int, *, batch_seconds: float = 0.05) -> float:
-    """Median per-call time over ``reps`` batches, each long enough to swamp timer noise.
+    """Best per-call time over ``reps`` batches, each long enough to swamp timer noise.
 
     For millisecond functions a single call mostly measures page faults of fresh buffers
-    and the collector; batches measure the code path itself, for refold and its floor alike.
+    and the collector; batches measure the code path itself, for refold and its floor
+    alike. The best batch, not the median, because on a shared machine other processes
+    only ever add time: the minimum is the figure least disturbed by them.
     """
     def batch(count: int) -> float:
         return timed(lambda: [fn() for _ in range(count)]) / count
@@ -85,8 +87,7 @@ def per_call(fn: Callable[[], object], reps: int, *, batch_seconds: float = 0.05
     number = 1
     while number < 1 << 16 and batch(number) * number < batch_seconds:
         number *= 2
-    samples = [batch(number) for _ in range(max(1, reps))]
-    return statistics.median(samples)
+    return min(batch(number) for _ in range(max(1, reps)))
 
 
 def log_log_slope(xs: Sequence[float], ys: Sequence[float]) -> float | None:

@@ -150,4 +150,4 @@ def render_table(result: dict[str, object]) -> str:
         f"({result['manifest_bytes']:,} B manifest, {result['provenance_bytes']:,} B provenance); "
         "ratio to msgspec decode+encode (target < 3x)"
     )
-    return head + "\n\n" + table(["path", "median", "ratio"], rows)
+    return head + "\n\n" + table(["path", "best per call", "ratio"], rows)

@@ -103,6 +103,12 @@ SCRIPT = b"#!/bin/sh\nexec python3 \"$@\"\n"
         (pe(0xAA64), "PE", "ARM64", ("arm64",)),
         (pe(0x01C4), "PE", "ARM Thumb-2 (ARMNT)", ("armv7l",)),
     ],
+    ids=[
+        "elf-x86-64", "elf-i386", "elf-aarch64", "elf-ppc64le", "elf-ppc64-be", "elf-s390x",
+        "elf-s390-31bit", "elf-arm", "elf-riscv64", "elf-mips", "macho-x86_64", "macho-arm64",
+        "macho-i386", "macho-arm64-big-endian-magic", "macho-universal2", "pe-amd64", "pe-i386",
+        "pe-arm64", "pe-armnt",
+    ],
 )
 def test_identify_reads_the_machine_from_each_header_format(
     header: bytes, fmt: str, machine: str, arches: tuple[str, ...]

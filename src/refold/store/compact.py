@@ -17,7 +17,7 @@ from refold.manifests.provenance import encode_provenance
 from refold.manifests.render import render_manifest
 from refold.store.faults import fault_point
 from refold.store.pending import pending_partials
-from refold.store.refs import LostRace, backoff, compare_and_swap
+from refold.store.refs import LostRace, backoff
 from refold.store.repo import (
     PROVENANCE_PATH,
     Store,
@@ -26,6 +26,7 @@ from refold.store.repo import (
     signature,
     write_tree,
 )
+from refold.store.transport import refresh, update_ref
 
 MAX_FOLD_RETRIES = 30
 
@@ -79,9 +80,14 @@ def fold_store(
     rejections: Mapping[str, str] | None = None,
     max_retries: int = MAX_FOLD_RETRIES,
 ) -> FoldOutcome:
-    """Publish everything pending that may be published; see refold.manifests.fold for rules."""
+    """Publish everything pending that may be published; see refold.manifests.fold for rules.
+
+    Each attempt reads the public ref and every lane afresh (from the server, for a
+    remote store), so a lost race recomputes from what the winner published.
+    """
     repo = store.repo
     for attempt in range(max_retries + 1):
+        refresh(store)
         tip = public_tip(store)
         published = read_published(store, str(tip))
         pending = pending_partials(repo, tip)
@@ -102,7 +108,7 @@ def fold_store(
         commit = _write_fold(store, tip, published.config.manifest_path, manifest, result)
         fault_point("fold.objects-written")
         try:
-            compare_and_swap(repo, store.public_ref, tip, commit, "refold fold")
+            update_ref(store, store.public_ref, tip, commit, "refold fold")
         except LostRace:
             backoff(attempt)
             continue

@@ -1,5 +1,9 @@
 """Creating a store: a bare repository whose first public commit holds an empty (or
-imported) manifest, the config and the provenance index."""
+imported) manifest, the config and the provenance index.
+
+A store given by URL is created on the server by pushing that first commit, and only
+into a repository with no refs at all (the push is leased on the ref being absent).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from refold.manifests.model import Manifest
 from refold.manifests.provenance import encode_provenance
 from refold.manifests.render import canonical_order, render_manifest
 from refold.store.refs import LostRace, compare_and_swap
+from refold.store.remote import cache_lock, is_url, mirror, open_cache, parse_remote, push
 from refold.store.repo import (
     CONFIG_PATH,
     PROVENANCE_PATH,
@@ -45,6 +50,8 @@ def init_store(
     manifest: Manifest = ()
     if import_data is not None:
         manifest = validate_import(import_data, config, location=import_location)
+    if is_url(location):
+        return _init_remote(location, branch, config, manifest, imported=import_data is not None)
     target = Path(location)
     if target.exists() and not target.is_dir():
         raise UsageError(
@@ -67,6 +74,18 @@ def init_store(
     else:
         repo = pygit2.init_repository(location, bare=True, initial_head=branch)
     repo.config["refold.branch"] = branch
+    commit = _first_commit(repo, config, manifest, imported=import_data is not None)
+    try:
+        compare_and_swap(repo, f"refs/heads/{branch}", None, commit, "refold init")
+    except LostRace:
+        raise UsageError(f"{location!r} was initialised by another process just now") from None
+    repo.set_head(f"refs/heads/{branch}")
+    return open_store(location)
+
+
+def _first_commit(
+    repo: pygit2.Repository, config: StoreConfig, manifest: Manifest, *, imported: bool
+) -> pygit2.Oid:
     manifest = canonical_order(manifest)
     tree = write_tree(
         repo,
@@ -77,12 +96,31 @@ def init_store(
             PROVENANCE_PATH: encode_provenance(import_provenance(manifest)),
         },
     )
-    what = f"import of {len(manifest)} releases" if import_data is not None else "empty manifest"
+    what = f"import of {len(manifest)} releases" if imported else "empty manifest"
     sig = signature()
-    commit = repo.create_commit(None, sig, sig, f"refold init: {what}\n", tree, [])
+    return repo.create_commit(None, sig, sig, f"refold init: {what}\n", tree, [])
+
+
+def _init_remote(
+    location: str, branch: str, config: StoreConfig, manifest: Manifest, *, imported: bool
+) -> Store:
+    remote = parse_remote(location)
+    repo = open_cache(remote)
+    advertised = mirror(remote, repo, ())
+    if advertised.refs:
+        raise UsageError(
+            f"{remote.url} already has refs; refold adopts only empty repositories",
+            hint="create an empty repository on the server, or open this one with --store "
+            "if refold made it",
+        )
+    with cache_lock(remote):
+        # Whatever a cache of an earlier repository at this URL held is void now.
+        for ref in list(repo.references.iterator()):
+            ref.delete()
+    commit = _first_commit(repo, config, manifest, imported=imported)
     try:
-        compare_and_swap(repo, f"refs/heads/{branch}", None, commit, "refold init")
+        push(remote, repo, f"refs/heads/{branch}", None, commit, "refold init")
     except LostRace:
-        raise UsageError(f"{location!r} was initialised by another process just now") from None
-    repo.set_head(f"refs/heads/{branch}")
+        raise UsageError(f"{remote.url} was initialised by another process just now") from None
+    repo.config["refold.branch"] = branch
     return open_store(location)

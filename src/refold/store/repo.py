@@ -20,6 +20,7 @@ from refold.manifests.errors import SchemaError, UsageError
 from refold.manifests.lanes import LANE_REF_PREFIX
 from refold.manifests.model import Manifest, decode_manifest
 from refold.manifests.provenance import ProvenanceIndex, decode_provenance
+from refold.store.remote import Remote, is_url, mirror, open_cache, parse_remote, public_branch
 
 CONFIG_PATH = ".refold/config.json"
 PROVENANCE_PATH = ".refold/provenance.json"
@@ -33,6 +34,9 @@ class Store(msgspec.Struct, frozen=True):
     path: str
     repo: pygit2.Repository
     public_ref: str
+    remote: Remote | None = None
+    """Set for a store opened by URL: ``repo`` is then a disposable cache clone, read after
+    ``refold.store.transport.refresh`` and written only through its ``update_ref``."""
 
     @property
     def branch(self) -> str:
@@ -49,10 +53,14 @@ class Published(msgspec.Struct, frozen=True):
     provenance: ProvenanceIndex
 
 
-def open_store(path: str | os.PathLike[str]) -> Store:
+def open_store(path: str | os.PathLike[str], *, lanes: bool = True) -> Store:
+    """The store at a path or URL. A remote store's cache is brought up to date first: the
+    public ref, and with ``lanes`` every lane (what read-only commands need to be right)."""
     location = os.fspath(path)
     if not location:
         raise UsageError("no store given", hint="pass --store PATH or set REFOLD_STORE")
+    if is_url(location):
+        return _open_remote(location, lanes=lanes)
     try:
         repo = open_repository(location)
     except (pygit2.GitError, KeyError):
@@ -72,6 +80,26 @@ def open_store(path: str | os.PathLike[str]) -> Store:
             hint="create one with: refold init " + location,
         )
     return store
+
+
+def _open_remote(location: str, *, lanes: bool) -> Store:
+    remote = parse_remote(location)
+    repo = open_cache(remote)
+    configured = str(repo.config["refold.branch"]) if "refold.branch" in repo.config else ""
+    prefixes = (LANE_REF_PREFIX,) if lanes else ()
+    advertised = mirror(remote, repo, (), prefixes, public=configured)
+    branch = public_branch(advertised, configured or None)
+    hint = "create one with: refold init " + remote.url
+    if branch is None and not advertised.refs:
+        raise UsageError(f"{remote.url} is an empty repository, not a refold store yet", hint=hint)
+    if branch is None:
+        raise UsageError(
+            f"cannot tell which branch of {remote.url} is the public one",
+            hint="point the server's HEAD at the public branch (or name it main)",
+        )
+    public_ref = f"refs/heads/{branch}"
+    remote.fresh = (frozenset({public_ref}), prefixes)
+    return Store(path=remote.url, repo=repo, public_ref=public_ref, remote=remote)
 
 
 def open_repository(location: str) -> pygit2.Repository:

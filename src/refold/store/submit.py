@@ -25,16 +25,16 @@ from refold.manifests.partial import (
 )
 from refold.manifests.validate import check_decoded
 from refold.store.faults import fault_point
-from refold.store.refs import LostRace, backoff, compare_and_swap
+from refold.store.refs import LostRace, backoff
 from refold.store.repo import (
     PARTIAL_FILE,
     Store,
     blob_at,
-    lane_refs,
     read_config,
     ref_target,
     signature,
 )
+from refold.store.transport import lane_names, refresh, update_ref
 
 MAX_SUBMIT_RETRIES = 50
 
@@ -101,8 +101,8 @@ def _same_content(repo: pygit2.Repository, tip: pygit2.Oid | None, partial: Part
     return current.releases == partial.releases and current.retract == partial.retract
 
 
-def _check_clash(repo: pygit2.Repository, lane: str) -> None:
-    clash = clashing_lane(lane, set(lane_refs(repo)))
+def _check_clash(store: Store, lane: str) -> None:
+    clash = clashing_lane(lane, lane_names(store))
     if clash is not None:
         raise PolicyError(
             f"lane {lane!r} clashes with existing lane {clash!r}: git cannot hold both refs",
@@ -120,10 +120,16 @@ def submit(
     env: Mapping[str, str] | None = None,
     max_retries: int = MAX_SUBMIT_RETRIES,
 ) -> SubmitResult:
-    """Validate ``data`` for ``lane`` and append it; an identical resubmission is a no-op."""
+    """Validate ``data`` for ``lane`` and append it; an identical resubmission is a no-op.
+
+    A remote store is asked only for the public ref (for the config) and this lane, and on
+    a lost race only for this lane again.
+    """
     env = os.environ if env is None else env
     check_lane(lane, location="--lane")
     repo = store.repo
+    name = lane_ref(lane)
+    refresh(store, [store.public_ref, name])
     config = read_config(store)
     decoded = decode_partial(data, location=location)
     try:
@@ -132,17 +138,17 @@ def submit(
         raise (exc.at(location) if location else exc) from None
     encoded = encode_partial(_with_env_provenance(decoded.partial, env))
     canonical = decode_stored_partial(encoded)
-    _check_clash(repo, lane)
+    _check_clash(store, lane)
     blob = repo.create_blob(encoded)
     builder = repo.TreeBuilder()
     builder.insert(PARTIAL_FILE, blob, pygit2.enums.FileMode.BLOB)
     tree = builder.write()
-    name = lane_ref(lane)
     message = commit_message(lane, canonical)
     for attempt in range(max_retries + 1):
         if attempt:
+            refresh(store, [name])
             # A lost race may have been a clashing lane created since the first check.
-            _check_clash(repo, lane)
+            _check_clash(store, lane)
         tip = ref_target(repo, name)
         if _same_content(repo, tip, canonical):
             assert tip is not None
@@ -151,7 +157,7 @@ def submit(
         commit = repo.create_commit(None, sig, sig, message, tree, [tip] if tip else [])
         fault_point("submit.objects-written")
         try:
-            compare_and_swap(repo, name, tip, commit, f"refold submit {lane}")
+            update_ref(store, name, tip, commit, f"refold submit {lane}")
         except LostRace:
             backoff(attempt)
             continue

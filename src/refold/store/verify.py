@@ -136,9 +136,8 @@ def tree_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> 
     out: dict[str, str] = {}
     for entry in tree:
         path = f"{prefix}{entry.name}"
-        obj = repo[entry.id]
-        if isinstance(obj, pygit2.Tree):
-            out.update(tree_files(repo, obj, path + "/"))
+        if entry.filemode == pygit2.enums.FileMode.TREE:
+            out.update(tree_files(repo, repo[entry.id].peel(pygit2.Tree), path + "/"))
         else:
             out[path] = str(entry.id)
     return out
