@@ -89,6 +89,8 @@ def tool_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         npm_config_update_notifier="false",
         npm_config_fund="false",
         npm_config_audit="false",
+        npm_config_fetch_retries="1",
+        npm_config_fetch_timeout="30000",
     )
     try:
         result = subprocess.run(

@@ -109,7 +109,9 @@ def test_lists_take_json_or_a_comma_list_and_url_prefix_takes_plain_text(store: 
 def test_a_url_policy_that_excludes_published_entries_warns_and_keeps_them(store: Store) -> None:
     before = read_published(store).manifest_bytes
     change = set_config(store, "url_prefix", "https://example.com/mirror/")
-    outside = "3.13.1/python-3.13.1-linux-24.04-x64.tar.gz, 3.12.8/python-3.12.8-linux-24.04-x64.tar.gz"
+    outside = (
+        "3.13.1/python-3.13.1-linux-24.04-x64.tar.gz, 3.12.8/python-3.12.8-linux-24.04-x64.tar.gz"
+    )
     assert change.warnings == [
         f"2 published entries are outside the new URL policy (kept as published): {outside}"
     ]

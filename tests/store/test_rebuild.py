@@ -33,7 +33,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> LongHistory:
 def _next_fold_bytes(store: Store) -> tuple[bytes, bytes]:
     """What the next fold publishes from the current tip, by the pure fold."""
     published = read_published(store)
-    pending = pending_partials(store.repo, store.repo.references[store.public_ref].target)
+    pending = pending_partials(store.repo, pygit2.Oid(hex=published.commit))
     result = fold(published.manifest, published.provenance, published.config, pending)
     return render_manifest(result.manifest, published.config), encode_provenance(result.provenance)
 

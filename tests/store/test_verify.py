@@ -30,7 +30,14 @@ from refold.store.repo import (
 from refold.store.submit import submit
 from refold.store.verify import Discrepancy, VerifyReport, verify_store
 
-from .helpers import FIXED_SIG, manifest_bytes, partial_bytes, python_file, python_release, write_lane_commit
+from .helpers import (
+    FIXED_SIG,
+    manifest_bytes,
+    partial_bytes,
+    python_file,
+    python_release,
+    write_lane_commit,
+)
 from .test_history import LongHistory, long_history
 
 MANIFEST = "versions-manifest.json"
@@ -209,7 +216,7 @@ def test_verify_reports_every_kind_of_lane_commit_without_one_valid_partial(
 
 def test_verify_reports_a_merge_on_a_lane(small: Store) -> None:
     repo = small.repo
-    parents = [repo.references["refs/partials/x64"].target, repo.references["refs/partials/arm64"].target]
+    parents = [pygit2.Oid(hex=all_refs(repo)[f"refs/partials/{lane}"]) for lane in ("x64", "arm64")]
     merge = str(write_lane_commit(repo, "x64", {"partial.json": partial_bytes("x64", "3.13.5")}, parents=parents))
     found = unrepaired(verify_store(small))
     assert any((d.commit, d.field) == (merge, "lane") and "linear" in d.message for d in found)

@@ -21,6 +21,7 @@ from refold.cli.commands import (
     diff,
     fold,
     generate,
+    hook,
     import_,
     init,
     log,
@@ -51,7 +52,7 @@ exit codes:
 run 'refold COMMAND --help' for a command's options"""
 
 COMMANDS = (init, generate, submit, fold, status, show, demo, reject, import_, config, resolve,
-            log, blame, diff, verify, rebuild)
+            log, blame, diff, verify, rebuild, hook)
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:

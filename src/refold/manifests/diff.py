@@ -46,7 +46,8 @@ class ReleaseChange(msgspec.Struct, kw_only=True, frozen=True):
     version: str
     change: str
     fields: tuple[FieldChange, ...] = ()
-    """Release-level fields (stable, lts, release_url) that changed."""
+    """Release-level fields (stable, lts, release_url) that changed; for a release added
+    or removed, all of them, so the diff alone says what the release was."""
     files: tuple[FileChange, ...] = ()
 
 
@@ -89,6 +90,14 @@ def _field_changes(old: msgspec.Struct, new: msgspec.Struct, names: tuple[str, .
     return tuple(out)
 
 
+def _present(release: Release) -> list[tuple[str, Any]]:
+    return [
+        (name, _value(release, name))
+        for name in _RELEASE_FIELDS
+        if not isinstance(getattr(release, name), UnsetType)
+    ]
+
+
 def file_changes(old: File, new: File) -> tuple[FieldChange, ...]:
     """The fields of one entry that differ between two values of it."""
     return _field_changes(old, new, _FILE_FIELDS)
@@ -100,10 +109,12 @@ def _diff_release(old: Release | None, new: Release | None) -> ReleaseChange | N
     if old is None:
         assert new is not None
         files = tuple(FileChange(filename=f.filename, change=ADDED, new=f) for f in new.files)
-        return ReleaseChange(version=new.version, change=ADDED, files=files)
+        fields = tuple(FieldChange(field=n, new=v) for n, v in _present(new))
+        return ReleaseChange(version=new.version, change=ADDED, fields=fields, files=files)
     if new is None:
         files = tuple(FileChange(filename=f.filename, change=REMOVED, old=f) for f in old.files)
-        return ReleaseChange(version=old.version, change=REMOVED, files=files)
+        fields = tuple(FieldChange(field=n, old=v) for n, v in _present(old))
+        return ReleaseChange(version=old.version, change=REMOVED, fields=fields, files=files)
     if old == new:
         return None
     before = {f.filename: f for f in old.files}

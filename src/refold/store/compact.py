@@ -43,7 +43,10 @@ class FoldOutcome(msgspec.Struct):
 def fold_message(report: FoldReport) -> str:
     folded = {lane: o for lane, o in report.lanes.items() if o.folded or o.rejected}
     count = sum(o.folded for o in folded.values())
+    rejected = sum(len(o.rejected) for o in folded.values())
     summary = f"fold: {count} partial(s) from {len(folded)} lane(s)"
+    if rejected:
+        summary += f", {rejected} rejected"
     if report.held_back:
         summary += f", {len(report.held_back)} lane(s) held back"
     lines = []

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -69,7 +68,7 @@ class Remote:
     just refreshed, so the first operation after opening need not fetch again.
     """
 
-    __slots__ = ("url", "scheme", "host", "cache", "advertised", "fresh", "_user", "_secret")
+    __slots__ = ("_secret", "_user", "advertised", "cache", "fresh", "host", "scheme", "url")
 
     def __init__(
         self, url: str, scheme: str, host: str, cache: Path, user: str | None, secret: str | None
@@ -136,11 +135,13 @@ def parse_remote(location: str, env: Mapping[str, str] | None = None) -> Remote:
     """The Remote for a URL; credentials are taken out of the URL and kept in memory."""
     env = os.environ if env is None else env
     if "://" not in location:
-        user, _, rest = location.rpartition("@")
+        login, _, rest = location.rpartition("@")
         host, _, path = rest.partition(":")
         if not host or not path:
-            raise UsageError(f"{location!r} is not a valid scp-like address", hint="use ssh://HOST/PATH")
-        return Remote(location, "ssh", host, cache_dir(location, env), user or None, None)
+            raise UsageError(
+                f"{location!r} is not a valid scp-like address", hint="use ssh://HOST/PATH"
+            )
+        return Remote(location, "ssh", host, cache_dir(location, env), login or None, None)
     try:
         parts = urlsplit(location)
         port = parts.port
@@ -156,7 +157,8 @@ def parse_remote(location: str, env: Mapping[str, str] | None = None) -> Remote:
     host = parts.hostname or ""
     if scheme != "file" and not host:
         raise UsageError(f"store URL {_strip(parts)!r} has no host", location="--store")
-    user, secret = parts.username, parts.password
+    user: str | None = parts.username
+    secret: str | None = parts.password
     if scheme in ("http", "https") and secret is None:
         if env.get("REFOLD_TOKEN"):
             secret = env["REFOLD_TOKEN"]
@@ -244,7 +246,7 @@ def open_cache(remote: Remote) -> pygit2.Repository:
 class _Callbacks(pygit2.RemoteCallbacks):
     def __init__(self, remote: Remote, leases: Mapping[str, pygit2.Oid | None] | None = None):
         super().__init__()
-        self.remote = remote
+        self.store_remote = remote
         self.leases = dict(leases or {})
         self.asked = 0
         self.said: list[str] = []
@@ -258,7 +260,7 @@ class _Callbacks(pygit2.RemoteCallbacks):
             raise _AuthRefused("the server refused the credentials")
         kinds = pygit2.enums.CredentialType
         if allowed_types & kinds.USERPASS_PLAINTEXT:
-            found = self.remote.userpass()
+            found = self.store_remote.userpass()
             if found is None:
                 raise _AuthRefused("the server asks for credentials and no token is set")
             return pygit2.UserPass(*found)
@@ -315,15 +317,15 @@ def network_error(remote: Remote, exc: BaseException, doing: str) -> RemoteError
     text = scrub(str(exc), remote)
     lower = text.lower()
     where = remote.url
-    if isinstance(exc, _AuthRefused) or isinstance(exc, pygit2.AuthError) or any(
-        word in lower for word in _AUTH
-    ):
+    if isinstance(exc, (_AuthRefused, pygit2.AuthError)) or any(word in lower for word in _AUTH):
         hint = (
             "load a key for this host into ssh-agent"
             if remote.scheme == "ssh"
             else "set REFOLD_TOKEN (or GITHUB_TOKEN) to a token with access to the repository"
         )
-        return RemoteError(f"{remote.host or where} refused the credentials: {text}", location=where, hint=hint)
+        return RemoteError(
+            f"{remote.host or where} refused the credentials: {text}", location=where, hint=hint
+        )
     if any(word in lower for word in _UNREACHABLE):
         return RemoteError(
             f"cannot reach {remote.host or where}: {text}",
@@ -339,7 +341,9 @@ def network_error(remote: Remote, exc: BaseException, doing: str) -> RemoteError
     return RemoteError(f"could not {doing} {where}: {text}", location=where)
 
 
-def _connect(remote: Remote, repo: pygit2.Repository) -> tuple[pygit2.remotes.Remote, _Callbacks, Advertisement]:
+def _connect(
+    remote: Remote, repo: pygit2.Repository
+) -> tuple[pygit2.remotes.Remote, _Callbacks, Advertisement]:
     handle = repo.remotes.create_anonymous(remote.url)
     callbacks = _Callbacks(remote)
     try:
@@ -408,8 +412,8 @@ def mirror(
             if not covered(name):
                 continue
             oid = pygit2.Oid(hex=target)
-            ref = repo.references.get(name)
-            if ref is None or ref.target != oid:
+            current = repo.references.get(name)
+            if current is None or current.target != oid:
                 stale[name] = oid
         missing = [name for name, oid in stale.items() if oid not in repo]
         if missing:
@@ -448,7 +452,13 @@ def push(
             repo.references.create(name, new, force=True)
 
 
-_RACE_STATUSES = ("failed to update ref", "failed to lock", "fetch first", "stale info", "non-fast-forward")
+_RACE_STATUSES = (
+    "failed to update ref",
+    "failed to lock",
+    "fetch first",
+    "stale info",
+    "non-fast-forward",
+)
 _CLIENT_RACES = ("non-fastforwardable", "not present locally")
 
 
@@ -552,25 +562,28 @@ def _accepting(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def git_daemon(base: str | os.PathLike[str], *, log: str | os.PathLike[str] | None = None) -> Iterator[LoopbackServer]:
+def git_daemon(
+    base: str | os.PathLike[str], *, log: str | os.PathLike[str] | None = None
+) -> Iterator[LoopbackServer]:
     """Serve ``base`` over git:// on a free loopback port (receive-pack enabled) until the
     block ends. Needs the ``git`` command; for tests and benchmarks, not for stores."""
-    base = os.fspath(base)
-    out = open(log, "ab") if log is not None else subprocess.DEVNULL
-    try:
+    root = os.fspath(base)
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(log, "ab")) if log is not None else subprocess.DEVNULL
         for _ in range(5):
+            # Another process may take the port between probing and binding: try a new one.
             port = _free_port()
             daemon = subprocess.Popen(
                 [
                     "git",
                     "daemon",
                     "--enable=receive-pack",
-                    f"--base-path={base}",
+                    f"--base-path={root}",
                     "--export-all",
                     "--reuseaddr",
                     "--listen=127.0.0.1",
                     f"--port={port}",
-                    base,
+                    root,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -587,12 +600,9 @@ def git_daemon(base: str | os.PathLike[str], *, log: str | os.PathLike[str] | No
         else:
             raise RuntimeError("git daemon did not start on a loopback port")
         try:
-            yield LoopbackServer(base=base, port=port, pid=daemon.pid)
+            yield LoopbackServer(base=root, port=port, pid=daemon.pid)
         finally:
             _stop(daemon)
-    finally:
-        if log is not None and not isinstance(out, int):
-            out.close()
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -622,4 +632,3 @@ __all__ = [
     "push",
     "scrub",
 ]
-

@@ -39,9 +39,7 @@ def refresh(store: Store, refs: Iterable[str] | None = None) -> None:
     if fresh is not None:
         # open_store has just mirrored these: the first reader need not ask the server again.
         fresh_names, fresh_prefixes = fresh
-        done = all(
-            name in fresh_names or name.startswith(tuple(fresh_prefixes)) for name in names
-        )
+        done = all(name in fresh_names or name.startswith(tuple(fresh_prefixes)) for name in names)
         if done and set(prefixes) <= set(fresh_prefixes):
             return
     mirror(remote, store.repo, names, prefixes)

@@ -46,6 +46,9 @@ def describe(outcome: FoldOutcome) -> str:
         lines.append(f"published {short(outcome.commit)} (was {short(outcome.previous)})")
     elif outcome.dry_run and report.consumed:
         lines.append(f"dry run: would publish on top of {short(outcome.previous)}")
+    elif not report.published and report.refused:
+        lines.append("strict: published nothing because the fold would lower what a spec resolves to")
+        lines += [f"  refused: {reason}" for reason in report.refused]
     elif not report.published:
         lines.append("strict: published nothing because a lane is held back")
     elif report.held_back:
