@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--reps", type=int, help="repetitions per timing")
     parser.add_argument("--fanin-jobs", type=_ints, metavar="N,N", help="fan-in job counts (default 4,16,64)")
+    parser.add_argument("--fanin-repeat", type=int, help="runs per fan-in variant for N <= 16 (default 3)")
     parser.add_argument("--git-attempts", type=int, help="push attempts before a baseline job gives up")
     parser.add_argument("--compactors", type=int, help="compactors in the concurrent-fold variant")
     parser.add_argument("--growth-files", type=_ints, metavar="N,N", help="manifest sizes (files)")
@@ -61,6 +62,7 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
     overrides = {
         "reps": args.reps,
         "fanin_jobs": args.fanin_jobs,
+        "fanin_repeat": args.fanin_repeat,
         "git_attempts": args.git_attempts,
         "compactors": args.compactors,
         "growth_files": args.growth_files,
@@ -79,7 +81,7 @@ def correctness(results: dict[str, object]) -> dict[str, object]:
         out["model"] = model["correctness"]
     fan = results.get("fanin")
     if isinstance(fan, dict):
-        rows = fan["outcomes"]
+        rows = fan["summary"]
         assert isinstance(rows, list)
         out["fanin"] = [
             {k: r[k] for k in ("method", "jobs", "lost_updates", "other_entries_lost", "failed_jobs", "manifest_valid")}
@@ -109,7 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model": (lambda: decode_fold_render.run(sizes.reps), decode_fold_render.render_table),
         "fanin": (
             lambda: fanin.run(
-                sizes.fanin_jobs, attempts=sizes.git_attempts, compactors=sizes.compactors, workdir=workdir
+                sizes.fanin_jobs,
+                attempts=sizes.git_attempts,
+                compactors=sizes.compactors,
+                repeat=sizes.fanin_repeat,
+                workdir=workdir,
             ),
             fanin.render_table,
         ),

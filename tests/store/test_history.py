@@ -1,20 +1,20 @@
 """refold.store.history and refold.store.blame: log, blame and diff on a long history.
 
 The long history (2,000+ partial commits over 6 lanes, 200 folds) is built once per test
-session through the library (``submit`` and ``fold_store``) and copied for each module
-that uses it; ``build_long_history`` also records, independently of the code under test,
+session through the library (``submit`` and ``fold_store``) and shared by the modules
+that use it (those that write to it put every ref back); ``build_long_history`` also records, independently of the code under test,
 what every lane submitted, so the expectations here come from the test's own model and
 plain git walks, never from the functions being tested.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
-import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -190,13 +190,27 @@ _BUILT: dict[str, LongHistory] = {}
 
 
 def long_history(factory: pytest.TempPathFactory) -> LongHistory:
-    """A private copy of the session's long history (built on first use)."""
+    """The session's long history, built on first use and shared by every module that
+    needs it: a test that writes to it must put its refs back (``restoring_refs``)."""
     if "base" not in _BUILT:
         _BUILT["base"] = build_long_history(factory.mktemp("long-history") / "store.git")
-    base = _BUILT["base"]
-    copy = factory.mktemp("long-copy") / "store.git"
-    shutil.copytree(base.path, copy)
-    return replace(base, path=copy)
+    return _BUILT["base"]
+
+
+@contextlib.contextmanager
+def restoring_refs(store: Store) -> Iterator[Store]:
+    """Every ref put back afterwards, pass or fail. Objects a test wrote stay behind,
+    unreachable, where nothing that reads from refs (all of refold) can see them."""
+    repo = store.repo
+    saved = all_refs(repo)
+    try:
+        yield store
+    finally:
+        for name in set(all_refs(repo)) - set(saved):
+            repo.references.delete(name)
+        for name, target in saved.items():
+            repo.create_reference_direct(name, pygit2.Oid(hex=target), True)
+    assert all_refs(repo) == saved
 
 
 def publisher_map(repo: pygit2.Repository, folds: list[str]) -> dict[str, str]:

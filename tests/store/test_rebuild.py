@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pygit2
@@ -21,7 +22,7 @@ from refold.store.submit import submit
 from refold.store.verify import verify_store
 
 from .helpers import partial_bytes
-from .test_history import LongHistory, long_history
+from .test_history import LongHistory, long_history, restoring_refs
 from .test_verify import MANIFEST, hand_commit
 
 
@@ -38,8 +39,14 @@ def _next_fold_bytes(store: Store) -> tuple[bytes, bytes]:
     return render_manifest(result.manifest, published.config), encode_provenance(result.provenance)
 
 
-def test_rebuild_after_a_hand_edit_restores_the_manifest_verify_expects(history: LongHistory) -> None:
-    store = history.store()
+@pytest.fixture
+def long_store(history: LongHistory) -> Iterator[Store]:
+    with restoring_refs(history.store()) as store:
+        yield store
+
+
+def test_rebuild_after_a_hand_edit_restores_the_manifest_verify_expects(long_store: Store) -> None:
+    store = long_store
     submit(store, "s390x", partial_bytes("s390x", "3.16.0"), env={})
     good = all_refs(store.repo)[store.public_ref]
     expected_manifest, expected_provenance = _next_fold_bytes(store)

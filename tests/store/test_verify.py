@@ -18,6 +18,7 @@ import pytest
 from refold.manifests.provenance import Origin, decode_provenance, encode_provenance
 from refold.store.compact import fold_store
 from refold.store.config import set_config
+from refold.store.imports import import_manifest
 from refold.store.init import init_store
 from refold.store.repo import (
     CONFIG_PATH,
@@ -38,7 +39,7 @@ from .helpers import (
     python_release,
     write_lane_commit,
 )
-from .test_history import LongHistory, long_history
+from .test_history import LongHistory, long_history, restoring_refs
 
 MANIFEST = "versions-manifest.json"
 
@@ -48,20 +49,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> LongHistory:
     return long_history(tmp_path_factory)
 
 
-def restore_refs(repo: pygit2.Repository, saved: dict[str, str]) -> None:
-    for name in set(all_refs(repo)) - set(saved):
-        repo.references.delete(name)
-    for name, target in saved.items():
-        repo.create_reference_direct(name, pygit2.Oid(hex=target), True)
-
-
 @pytest.fixture
 def long_store(history: LongHistory) -> Iterator[Store]:
-    store = history.store()
-    saved = all_refs(store.repo)
-    yield store
-    restore_refs(store.repo, saved)
-    assert all_refs(store.repo) == saved
+    with restoring_refs(history.store()) as store:
+        yield store
 
 
 def hand_commit(store: Store, files: dict[str, bytes], message: str = "edited by hand\n") -> str:
@@ -194,6 +185,32 @@ def test_verify_passes_on_an_imported_store_and_after_refold_config_changes(tmp_
     fold_store(store)
     report = verify_store(store)
     assert report.discrepancies == [] and report.commits == 5
+
+
+def test_verify_replays_an_import_into_an_empty_store_and_catches_one_edited_on_the_way(
+    tmp_path: Path,
+) -> None:
+    store = init_store(tmp_path / "s.git")
+    data = manifest_bytes([python_release("3.12.1", [python_file("3.12.1", "x64")])])
+    imported = import_manifest(store, data, location="versions-manifest.json")
+    submit(store, "x64", partial_bytes("x64", "3.13.1"), env={})
+    fold_store(store)
+    assert verify_store(store).discrepancies == []
+    repo = store.repo
+    assert imported.commit is not None
+    import_commit = repo[imported.commit].peel(pygit2.Commit)
+    provenance = read_published(store, imported.commit).provenance
+    owned = {"3.12.1": {"python-3.12.1-linux-24.04-x64.tar.gz": Origin(lane="x64", commit="1" * 40)}}
+    forged_provenance = encode_provenance(msgspec.structs.replace(provenance, files=owned))
+    wrong = write_tree(repo, import_commit.tree, {PROVENANCE_PATH: forged_provenance})
+    forged = repo.create_commit(
+        None, FIXED_SIG, FIXED_SIG, import_commit.message, wrong, list(import_commit.parent_ids)
+    )
+    repo.create_reference_direct(store.public_ref, forged, True)
+    [found] = unrepaired(verify_store(store))
+    assert (found.commit, found.field) == (str(forged), "provenance")
+    assert found.path == "files.3.12.1/python-3.12.1-linux-24.04-x64.tar.gz"
+    assert found.expected == {"lane": ":import", "commit": None}
 
 
 @pytest.mark.parametrize(

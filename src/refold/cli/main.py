@@ -27,6 +27,7 @@ from refold.cli.commands import (
     log,
     rebuild,
     reject,
+    report,
     resolve,
     show,
     status,
@@ -52,7 +53,7 @@ exit codes:
 run 'refold COMMAND --help' for a command's options"""
 
 COMMANDS = (init, generate, submit, fold, status, show, demo, reject, import_, config, resolve,
-            log, blame, diff, verify, rebuild, hook)
+            log, blame, diff, verify, rebuild, hook, report)
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:

@@ -26,6 +26,7 @@ manifest serves, is reported, because that is what users of setup-python would s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -70,6 +71,7 @@ def reported_os_version(platform: str, platform_version: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=4096)
 def _node_version_satisfies(version: str, spec: str) -> bool:
     """``semver.satisfies(version, spec)`` for text that may not be a clean version:
     node trims JavaScript whitespace and allows a leading ``v``; anything it cannot parse,
@@ -101,8 +103,14 @@ def _check_spec(spec: str) -> None:
 
 
 def _release_satisfies(release: Release, spec: str) -> bool:
+    return _version_satisfies(release.version, spec)
+
+
+@functools.lru_cache(maxsize=65536)
+def _version_satisfies(version: str, spec: str) -> bool:
+    """Cached: the guard asks the same (version, spec) questions of every arch/platform."""
     try:
-        return satisfies(release.version, spec)
+        return satisfies(version, spec)
     except PolicyError:
         return False
 

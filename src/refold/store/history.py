@@ -40,9 +40,10 @@ from refold.store.repo import (
 INIT = "init"
 FOLD = "fold"
 CONFIG = "config"
+IMPORT = "import"
 REBUILD = "rebuild"
 OTHER = "other"
-"""Kinds of public commit: refold writes the first four; anything else was made by hand."""
+"""Kinds of public commit: refold writes the first five; anything else was made by hand."""
 
 PUBLISHED = "published"
 REJECTED = "rejected"
@@ -153,6 +154,8 @@ def commit_kind(commit: pygit2.Commit, trailers: Trailers | None = None) -> str:
         return FOLD
     if trailers.rebuild_from:
         return REBUILD
+    if "import" in trailers.other:
+        return IMPORT
     parent = commit.parents[0]
     if _entry_id(commit.tree, CONFIG_PATH) != _entry_id(parent.tree, CONFIG_PATH):
         return CONFIG
@@ -184,9 +187,6 @@ class _LaneChain:
         if commit is None:
             return False
         key = str(commit.id)
-        if key in self.pos:  # a cycle cannot happen in git; a repeated id would mean one
-            self._next = None
-            return False
         self.pos[key] = len(self.order)
         self.order.append(key)
         self._next = commit.parents[0] if commit.parents else None
@@ -226,7 +226,7 @@ class _LaneSearch:
         """Folds of this lane seen so far, newest first, with the one just past the targets."""
 
 
-class Publication(msgspec.Struct, frozen=True):
+class Publishers(msgspec.Struct, frozen=True):
     """Which fold published each lane commit asked about, and how far each fold went."""
 
     publishers: dict[str, Publisher | None]
@@ -239,7 +239,7 @@ def find_publishers(
     start: pygit2.Oid,
     targets: Mapping[str, str],
     chains: Mapping[str, _LaneChain] | None = None,
-) -> tuple[Publication, dict[str, _LaneChain]]:
+) -> tuple[Publishers, dict[str, _LaneChain]]:
     """For each lane commit in ``targets`` (commit -> lane), the oldest fold on the
     first-parent chain from ``start`` whose history contains it.
 
@@ -279,7 +279,7 @@ def find_publishers(
     publishers = {target: searches[lane].candidate.get(target) for target, lane in targets.items()}
     folds = {lane: s.uptos for lane, s in searches.items()}
     out_chains = {lane: s.chain for lane, s in searches.items() if s.chain is not None}
-    return Publication(publishers=publishers, folds=folds), out_chains
+    return Publishers(publishers=publishers, folds=folds), out_chains
 
 
 def batch_of(chain: _LaneChain, folds: list[Publisher], index: int) -> list[str]:
@@ -673,6 +673,7 @@ __all__ = [
     "CONFIG",
     "FOLD",
     "HELD_BACK",
+    "IMPORT",
     "INIT",
     "OTHER",
     "PENDING",
@@ -683,9 +684,9 @@ __all__ = [
     "UNPUBLISHED",
     "EntryRef",
     "LaneEntry",
-    "Publication",
     "PublicationEntry",
     "Publisher",
+    "Publishers",
     "RevisionDiff",
     "Trailers",
     "author_of",

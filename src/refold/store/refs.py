@@ -9,6 +9,7 @@ removed once it is older than any real ref update could take.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
@@ -17,6 +18,8 @@ from pathlib import Path
 import pygit2
 
 from refold.store.faults import fault_point
+
+_log = logging.getLogger(__name__)
 
 STALE_LOCK_SECONDS = 10.0
 """A ref update holds its lock for milliseconds; a lock this old belongs to a dead process."""
@@ -34,11 +37,13 @@ def compare_and_swap(
     try:
         if expected is None:
             repo.create_reference_direct(name, new, False, message=message)
+            fault_point("cas.after")
             return
         ref = repo.references.get(name)
         if ref is None or ref.target != expected:
             raise LostRace(name)
         ref.set_target(new, message)
+        fault_point("cas.after")
     except pygit2.AlreadyExistsError:
         raise LostRace(name) from None
     except (pygit2.GitError, OSError) as exc:
@@ -57,10 +62,24 @@ _NAME_CLASHES = ("could not remove directory", "refs beneath", "collides with ex
 
 
 def clear_stale_lock(repo: pygit2.Repository, name: str) -> bool:
-    """Remove ``name``'s lock file if a dead process left it; report whether it did."""
+    """Remove ``name``'s lock file if a dead process left it; report whether it did.
+
+    A removal is logged as a warning (on stderr for the command line): it means a
+    process died mid-update and this one waited for its lock to go stale.
+    """
     lock = Path(repo.path) / f"{name}.lock"
     seen = stale_lock(lock)
-    return seen is not None and remove_lock_if_unchanged(lock, seen, Path(repo.path))
+    removed = seen is not None and remove_lock_if_unchanged(lock, seen, Path(repo.path))
+    if removed:
+        assert seen is not None
+        _log.warning(
+            "refold: warning: removed stale lock %s (%.0f s old: left by a process that died "
+            "while moving %s)",
+            lock,
+            time.time() - seen.st_mtime,
+            name,
+        )
+    return removed
 
 
 def stale_lock(lock: Path) -> os.stat_result | None:

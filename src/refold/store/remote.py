@@ -213,6 +213,7 @@ def cache_lock(remote: Remote) -> Iterator[None]:
     lock = filelock.FileLock(str(remote.cache) + ".lock", timeout=LOCK_TIMEOUT)
     try:
         with lock:
+            fault_point("cache.locked")
             yield
     except filelock.Timeout:
         raise ContentionError(
@@ -421,6 +422,7 @@ def mirror(
                 handle.fetch(missing, callbacks=callbacks, message="refold: fetch")
             except (pygit2.GitError, _AuthRefused) as exc:
                 raise network_error(remote, exc, "fetch from") from None
+            fault_point("mirror.fetched")
         for name, oid in stale.items():
             repo.references.create(name, oid, force=True)
     remote.advertised = {name: pygit2.Oid(hex=target) for name, target in advertised.refs.items()}
@@ -446,6 +448,7 @@ def push(
         _push_local(remote, repo, name, expected, new, message)
     else:
         _push_network(remote, repo, name, expected, new)
+    fault_point("push.accepted")
     with cache_lock(remote):
         ref = repo.references.get(name)
         if ref is None or ref.target == expected:

@@ -21,7 +21,8 @@ import msgspec
 import pygit2
 from msgspec import UnsetType
 
-from refold.manifests.fold import fold
+from refold.manifests.errors import RefoldError
+from refold.manifests.fold import LaneOutcome, fold
 from refold.manifests.lanes import IMPORT_LANE
 from refold.manifests.ordering import is_valid_version, parse_version
 from refold.manifests.partial import Provenance
@@ -315,10 +316,18 @@ def gather_report(
         )
 
     pending = pending_partials(repo, start.id)
-    dry = fold(published.manifest, provenance, published.config, pending)
+    warnings: list[str] = []
+    outcomes: dict[str, LaneOutcome] = {}
+    try:
+        dry = fold(published.manifest, provenance, published.config, pending)
+        outcomes, warnings = dry.report.lanes, list(dry.report.warnings)
+    except RefoldError as exc:
+        # A manifest made by hand can break the fold's own rules (a version that is not
+        # semver); the report is how an auditor finds that out, so it still renders.
+        warnings.append(f"a dry-run fold failed, so held-back lanes are not shown: {exc}")
     lanes: list[LaneInfo] = []
     for lane, lane_tip in lane_refs(repo).items():
-        outcome = dry.report.lanes.get(lane)
+        outcome = outcomes.get(lane)
         held = outcome.held_back if outcome is not None else None
         queue = [p.commit for p in pending.get(lane, [])]
         held_at = queue.index(held.commit) if held is not None and held.commit in queue else None
@@ -386,7 +395,7 @@ def gather_report(
         window=folds,
         complete=complete,
         lanes=lanes,
-        warnings=list(dry.report.warnings),
+        warnings=warnings,
     )
 
 
@@ -404,8 +413,8 @@ __all__ = [
     "HeldInfo",
     "LaneInfo",
     "PartialInfo",
-    "ReleaseInfo",
     "RejectionInfo",
+    "ReleaseInfo",
     "ReportData",
     "column_key",
     "gather_report",

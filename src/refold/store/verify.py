@@ -16,6 +16,8 @@ How each kind of public commit is replayed:
   and provenance record; config and every other file unchanged;
 - a single-parent commit that changes ``.refold/config.json``: the new config must
   decode; the manifest is the parent's re-rendered under it, provenance unchanged;
+- an import (``Refold-Import``) onto an empty manifest: the manifest it holds must be a
+  valid import, canonically rendered, with the provenance an import gives;
 - a rebuild (``Refold-Rebuild-From``): the replayed state from that commit;
 - anything else must leave manifest, provenance and config as they were.
 """
@@ -41,6 +43,7 @@ from refold.manifests.render import canonical_order, render_manifest
 from refold.store.history import (
     CONFIG,
     FOLD,
+    IMPORT,
     REBUILD,
     Trailers,
     commit_kind,
@@ -293,7 +296,8 @@ def _rejections(repo: pygit2.Repository, commit: pygit2.Commit, trailers: Traile
 class _Step(msgspec.Struct):
     state: State
     report: FoldReport | None = None
-    config_error: str = ""
+    problem: str = ""
+    """Why an import is not what refold writes, when that shows before any comparison."""
 
 
 def step(
@@ -309,6 +313,8 @@ def step(
         assert inputs is not None
         new, report = replay_fold(state, inputs, rejections)
         return _Step(state=new, report=report)
+    if kind == IMPORT:
+        return _import(repo, state, commit)
     if kind != CONFIG:
         return _Step(state=state)
     config_bytes = _blob(repo, commit.tree, CONFIG_PATH)
@@ -316,9 +322,33 @@ def step(
         return _Step(state=state)
     try:
         config = decode_config(config_bytes, location=CONFIG_PATH)
-    except RefoldError as exc:
-        return _Step(state=state, config_error=str(exc))
+    except RefoldError:
+        return _Step(state=state)  # compare() reports the config that does not decode
     return _Step(state=_with_config(state, config, config_bytes))
+
+
+def _import(repo: pygit2.Repository, state: State, commit: pygit2.Commit) -> _Step:
+    """An import adopts the manifest it carries, so that manifest is its input: it must
+    pass the import checks, and land on an empty manifest, as ``refold import`` requires."""
+    if state.manifest:
+        return _Step(state=state, problem="an import over a manifest that was not empty")
+    data = _blob(repo, commit.tree, state.config.manifest_path)
+    try:
+        imported = validate_import(data or b"", state.config, location=state.config.manifest_path)
+    except RefoldError as exc:
+        return _Step(state=state, problem=f"not a valid import: {exc}")
+    manifest = canonical_order(imported)
+    provenance = msgspec.structs.replace(
+        import_provenance(manifest), rejected=state.provenance.rejected
+    )
+    new = msgspec.structs.replace(
+        state,
+        manifest=manifest,
+        manifest_bytes=render_manifest(manifest, state.config),
+        provenance=provenance,
+        provenance_bytes=encode_provenance(provenance),
+    )
+    return _Step(state=new)
 
 
 def _capped(found: Iterable[Discrepancy]) -> Iterator[Discrepancy]:
@@ -625,6 +655,8 @@ def replay_history(
                 after = done.state
             else:
                 after = step(repo, expected, commit, kind, inputs, rejections).state
+            if done.problem:
+                issues.append(Discrepancy(commit=at, field="manifest", message=done.problem))
             if kind == FOLD and done.report is not None and inputs is not None:
                 issues += _check_fold_message(at, trailers, inputs, done.report)
         if local is not None:
