@@ -9,7 +9,6 @@ import msgspec
 import pytest
 
 from refold.manifests.config import StoreConfig, decode_config
-from refold.manifests.errors import PolicyError
 from refold.manifests.model import Manifest, Release, decode_manifest
 from refold.manifests.render import canonical_order, render_manifest
 
@@ -103,12 +102,6 @@ def test_canonical_order_is_idempotent(generated: Manifest) -> None:
     assert canonical_order(once) == once == generated
 
 
-def test_render_refuses_a_release_whose_version_is_not_semver() -> None:
-    release = Release(version="3.10", stable=True, release_url="", files=())
-    with pytest.raises(PolicyError):
-        render_manifest((release,), StoreConfig())
-
-
 @pytest.mark.parametrize("indent", [0, 4])
 def test_render_honours_configured_indent(generated: Manifest, indent: int) -> None:
     config = decode_config(json.dumps({"indent": indent}).encode())
@@ -140,3 +133,13 @@ def test_render_keeps_format_key_order(generated: Manifest) -> None:
 def test_render_output_decodes_back_to_the_same_manifest(generated: Manifest) -> None:
     shuffled = _shuffled(generated, 4)
     assert decode_manifest(render_manifest(shuffled, StoreConfig())) == generated
+
+
+def test_canonical_order_puts_a_non_semver_release_last_instead_of_failing() -> None:
+    from refold.manifests.render import canonical_order
+
+    releases = [
+        Release(version=v, stable=True, release_url="", files=())
+        for v in ("3.12", "3.13.1", "3.14.0-rc.1")
+    ]
+    assert [r.version for r in canonical_order(releases)] == ["3.14.0-rc.1", "3.13.1", "3.12"]

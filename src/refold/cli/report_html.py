@@ -113,7 +113,9 @@ class _Lanes:
         return f"l{self.index[lane]}"
 
     def css(self) -> str:
-        rules = [f".l{i}{{--lc:{LANE_COLOURS[i % len(LANE_COLOURS)]}}}" for i in range(len(self.names))]
+        rules = [
+            f".l{i}{{--lc:{LANE_COLOURS[i % len(LANE_COLOURS)]}}}" for i in range(len(self.names))
+        ]
         return "\n".join(rules) + f"\n.li{{--lc:{IMPORTED_COLOUR}}}"
 
     def swatch(self, lane: str | None, imported: bool = False) -> str:
@@ -218,7 +220,12 @@ def _header(data: ReportData, lanes: _Lanes) -> str:
     rejections = sum(len(lane.rejections) for lane in data.lanes)
     prereleases = sum(1 for r in data.releases if r.prerelease)
     tiles = [
-        ("releases", len(data.releases), f"{prereleases} prerelease" + ("" if prereleases == 1 else "s"), ""),
+        (
+            "releases",
+            len(data.releases),
+            f"{prereleases} prerelease" + ("" if prereleases == 1 else "s"),
+            "",
+        ),
         ("files", files, f"{len(data.columns)} platform/arch columns", ""),
         ("lanes", len(data.lanes), "build identities writing here", ""),
         ("pending", pending, "partials not yet published", "warn" if pending else ""),
@@ -238,7 +245,7 @@ def _header(data: ReportData, lanes: _Lanes) -> str:
     return (
         '<header class="top"><div class="wrap">'
         '<div class="brand">refold report</div>'
-        f'<h1>{e(data.manifest_path)}</h1>'
+        f"<h1>{e(data.manifest_path)}</h1>"
         f'<p class="meta"><span>store <code>{e(data.store)}</code></span>'
         f'<span>{e(data.public_ref)} at <code title="{e(data.commit)}">{e(short(data.commit))}</code></span>'
         f"<span>published {e(when(data.time))}</span></p>"
@@ -294,7 +301,8 @@ def _matrix(data: ReportData, lanes: _Lanes) -> str:
     by_platform = _groups(columns, lambda c: c.platform)
     by_version = _groups(columns, lambda c: (c.platform, c.platform_version))
     head1 = "".join(
-        f'<th colspan="{b - a + 1}" data-cols="{a}-{b}" class="g">{e(p)}</th>' for p, a, b in by_platform
+        f'<th colspan="{b - a + 1}" data-cols="{a}-{b}" class="g">{e(p)}</th>'
+        for p, a, b in by_platform
     )
     head2 = "".join(
         f'<th colspan="{b - a + 1}" data-cols="{a}-{b}" class="g2">{e(pv if pv is not None else "any")}</th>'
@@ -318,7 +326,9 @@ def _matrix(data: ReportData, lanes: _Lanes) -> str:
                 continue
             first = here[0]
             count = str(len(here)) if len(here) > 1 else ""
-            tds.append(f'<td class="y {lanes.cls(first.lane, first.imported)}" data-c="{c}">{count}</td>')
+            tds.append(
+                f'<td class="y {lanes.cls(first.lane, first.imported)}" data-c="{c}">{count}</td>'
+            )
         badges = ""
         if release.prerelease:
             badges += '<span class="pre">pre</span>'
@@ -329,12 +339,13 @@ def _matrix(data: ReportData, lanes: _Lanes) -> str:
             f'<tr data-r="{r}" data-v="{e(release.version)}"{classes}>'
             f"<th>{e(release.version)}{badges}</th>{''.join(tds)}</tr>"
         )
-    legend = "".join(
-        f"<span>{lanes.swatch(name)}{e(name)}</span>" for name in lanes.names
-    ) + f"<span>{lanes.swatch(None, True)}imported</span>"
+    legend = (
+        "".join(f"<span>{lanes.swatch(name)}{e(name)}</span>" for name in lanes.names)
+        + f"<span>{lanes.swatch(None, True)}imported</span>"
+    )
     return (
         '<section id="matrix"><div class="sechead"><h2>Availability</h2>'
-        '<p>Releases newest first by platform, platform version and arch; a filled cell is a '
+        "<p>Releases newest first by platform, platform version and arch; a filled cell is a "
         "published file, coloured by the lane that wrote it. Hover for the file, click for "
         "its full provenance.</p></div>"
         f"{_filters(data)}"
@@ -342,7 +353,7 @@ def _matrix(data: ReportData, lanes: _Lanes) -> str:
         '<div class="scroll"><table id="mx" class="mx"><thead>'
         f'<tr class="h1"><th rowspan="3" class="corner">release</th>{head1}</tr>'
         f'<tr class="h2">{head2}</tr><tr class="h3">{head3}</tr></thead>'
-        f'<tbody>{"".join(body)}</tbody></table></div>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
         '<p id="none" class="empty" hidden>No release matches the filters.</p></section>'
     )
 
@@ -436,9 +447,9 @@ def _lane_card(
     if lane.pending:
         shown = lane.pending[:8]
         items = "".join(f"<li>{_partial_line(p, detail=False)}</li>" for p in shown)
-        more = len(lane.pending) - len(shown)
-        if more:
-            items += f'<li class="dim">and {more} more</li>'
+        extra = len(lane.pending) - len(shown)
+        if extra:
+            items += f'<li class="dim">and {extra} more</li>'
         rows.append(f"<dt>Pending</dt><dd><ol>{items}</ol></dd>")
     if held is not None:
         cls = "waiting" if held.kind == "incomplete" else "held"
@@ -452,7 +463,11 @@ def _lane_card(
     if lane.rejections:
         items = "".join(
             f'<li><code title="{e(r.commit)}">{e(short(r.commit))}</code> {e(r.reason)}'
-            + (f' <span class="dim">in fold <code>{e(short(r.fold))}</code></span>' if r.fold else "")
+            + (
+                f' <span class="dim">in fold <code>{e(short(r.fold))}</code></span>'
+                if r.fold
+                else ""
+            )
             + "</li>"
             for r in lane.rejections
         )
@@ -461,7 +476,7 @@ def _lane_card(
     return (
         f'<article class="lane" data-lane="{e(lane.lane)}">'
         f"<header>{lanes.swatch(lane.lane)}<h3>{e(lane.lane)}</h3>{badge}</header>"
-        f'<dl>{"".join(rows)}</dl>{_timeline(lane, folds, span)}{more}</article>'
+        f"<dl>{''.join(rows)}</dl>{_timeline(lane, folds, span)}{more}</article>"
     )
 
 
@@ -471,10 +486,13 @@ def _lanes(data: ReportData, lanes: _Lanes) -> str:
     times = [p.time for lane in data.lanes for p in lane.partials]
     times += [f.time for f in data.folds if f.folded or f.rejected]
     span = (min(times), max(times)) if times else (data.time, data.time)
-    legend = "".join(
-        f'<span><i class="dot s-{_status_class(s)}"></i>{e(label)}</span>'
-        for s, label in STATUS_LABELS.items()
-    ) + '<span><i class="tick"></i>fold</span>'
+    legend = (
+        "".join(
+            f'<span><i class="dot s-{_status_class(s)}"></i>{e(label)}</span>'
+            for s, label in STATUS_LABELS.items()
+        )
+        + '<span><i class="tick"></i>fold</span>'
+    )
     cards = "".join(_lane_card(lane, lanes, data.folds, span) for lane in data.lanes)
     return (
         '<section id="lanes"><div class="sechead"><h2>Lanes</h2>'
@@ -491,7 +509,7 @@ def _versions(label: str, versions: Sequence[str], cls: str) -> str:
     shown = ", ".join(e(v) for v in versions[:8])
     if len(versions) > 8:
         rest = ", ".join(e(v) for v in versions[8:])
-        shown += f' <details><summary>and {len(versions) - 8} more</summary>{rest}</details>'
+        shown += f" <details><summary>and {len(versions) - 8} more</summary>{rest}</details>"
     return f'<div class="chg {cls}"><b>{e(label)}</b> {shown}</div>'
 
 
@@ -528,7 +546,7 @@ def _publication_row(f: PublicationEntry, lanes: _Lanes) -> str:
         f'<tr data-fold="{e(f.commit)}"><td><code title="{e(f.commit)}">{e(short(f.commit))}</code>'
         + (f'<div class="dim small">{e(f.summary)}</div>' if f.kind != "fold" else "")
         + "</td>"
-        f"<td class=\"nowrap\">{e(when(f.time))}</td>"
+        f'<td class="nowrap">{e(when(f.time))}</td>'
         f'<td><span class="kind k-{e(f.kind)}">{e(f.kind)}</span></td>'
         f"<td>{chips or '<span class=dim>-</span>'}</td>"
         f"<td>{changes or '<span class=dim>no change</span>'}{files}</td></tr>"
@@ -554,7 +572,9 @@ def _warnings(data: ReportData) -> str:
     if not data.warnings:
         return ""
     items = "".join(f"<li>{e(w)}</li>" for w in data.warnings)
-    return f'<section class="warnings"><h2>Warnings from a dry-run fold</h2><ul>{items}</ul></section>'
+    return (
+        f'<section class="warnings"><h2>Warnings from a dry-run fold</h2><ul>{items}</ul></section>'
+    )
 
 
 def _footer(data: ReportData, version: str) -> str:
@@ -572,7 +592,6 @@ CSS = """
 :root{--bg:#f6f7f9;--card:#fff;--ink:#1f2937;--dim:#6b7280;--line:#e5e7eb;--accent:#1d4ed8;
 --ok:#059669;--warn:#b45309;--bad:#b91c1c;--info:#1d4ed8;--pre:#7c3aed}
 *{box-sizing:border-box}
-html{scroll-behavior:smooth}
 body{margin:0;background:var(--bg);color:var(--ink);font:13px/1.45 system-ui,-apple-system,
 "Segoe UI",Roboto,"Liberation Sans","DejaVu Sans",Arial,sans-serif}
 code,.mono{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,"Liberation Mono","DejaVu Sans Mono",monospace;font-size:12px}
@@ -801,13 +820,14 @@ SCRIPT = r"""
     count.textContent = shown + " of " + rows.length + " releases \u00b7 " + cols + " of " + D.cols.length + " columns";
     none.hidden = shown !== 0;
   }
-  function writeHash(s) {
+  function writeHash(s, open) {
     var p = new URLSearchParams();
     if (s.version) { p.set("version", s.version); }
     if (s.platform) { p.set("platform", s.platform); }
     if (s.arch) { p.set("arch", s.arch); }
     if (s.q) { p.set("q", s.q); }
     if (!s.pre) { p.set("pre", "0"); }
+    if (open) { p.set("open", open); }
     var text = p.toString();
     try { history.replaceState(null, "", text ? "#" + text : location.pathname + location.search); } catch (err) { /* file:// may refuse */ }
   }
@@ -925,11 +945,7 @@ SCRIPT = r"""
       body.appendChild(box);
     });
     drawer.hidden = false;
-    try {
-      var p = new URLSearchParams(location.hash.replace(/^#/, ""));
-      p.set("open", r + "." + c);
-      history.replaceState(null, "", "#" + p.toString());
-    } catch (err) { /* file:// may refuse */ }
+    writeHash(state(), r + "." + c);
   }
   function closeDrawer() {
     drawer.hidden = true;
@@ -962,7 +978,9 @@ SCRIPT = r"""
   form.addEventListener("change", update);
   form.addEventListener("submit", function (ev) { ev.preventDefault(); });
   form.addEventListener("reset", function () { setTimeout(update, 0); });
-  window.addEventListener("hashchange", function () { readHash(); apply(state()); });
+  window.addEventListener("hashchange", function () {
+    if (location.hash.indexOf("=") >= 0) { readHash(); apply(state()); }
+  });
 
   var initial = readHash();
   apply(state());

@@ -14,7 +14,7 @@ import msgspec
 
 from refold.manifests.config import StoreConfig
 from refold.manifests.model import Manifest, Release, encode_json
-from refold.manifests.ordering import version_key
+from refold.manifests.ordering import is_valid_version, version_key
 
 
 def _files_sorted(release: Release) -> bool:
@@ -22,8 +22,16 @@ def _files_sorted(release: Release) -> bool:
     return all(files[i].filename < files[i + 1].filename for i in range(len(files) - 1))
 
 
+def _release_key(release: Release) -> tuple[int, object, str]:
+    """Valid versions by precedence; a non-semver one (only from a manifest edited around
+    refold) sorts after them instead of making the whole store unreadable."""
+    if is_valid_version(release.version):
+        return (1, version_key(release.version), release.version)
+    return (0, (), release.version)
+
+
 def canonical_order(releases: Iterable[Release]) -> Manifest:
-    ordered = sorted(releases, key=lambda r: (version_key(r.version), r.version), reverse=True)
+    ordered = sorted(releases, key=_release_key, reverse=True)
     return tuple(
         r
         if _files_sorted(r)

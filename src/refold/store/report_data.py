@@ -22,7 +22,7 @@ import pygit2
 from msgspec import UnsetType
 
 from refold.manifests.errors import RefoldError
-from refold.manifests.fold import LaneOutcome, fold
+from refold.manifests.fold import HeldBack, LaneOutcome, Pending, fold
 from refold.manifests.lanes import IMPORT_LANE
 from refold.manifests.ordering import is_valid_version, parse_version
 from refold.manifests.partial import Provenance
@@ -36,7 +36,7 @@ from refold.store.history import (
     read_trailers,
 )
 from refold.store.pending import load_partial, pending_partials
-from refold.store.repo import Store, lane_refs, read_published, resolve_commit
+from refold.store.repo import Published, Store, lane_refs, read_published, resolve_commit
 
 DEFAULT_FOLDS = 50
 DEFAULT_LANE_DEPTH = 30
@@ -259,23 +259,9 @@ def _lane_chain(repo: pygit2.Repository, tip: pygit2.Oid, depth: int) -> tuple[l
     return out, False
 
 
-def gather_report(
-    store: Store,
-    *,
-    rev: str | None = None,
-    folds: int = DEFAULT_FOLDS,
-    lane_depth: int = DEFAULT_LANE_DEPTH,
-) -> ReportData:
-    """Read what the report shows at ``rev`` (default: the public tip)."""
-    repo = store.repo
-    start = resolve_commit(store, rev)
-    tip = resolve_commit(store, None)
-    published = read_published(store, str(start.id))
+def _releases(published: Published, partials: _Partials) -> tuple[list[ReleaseInfo], set[Column]]:
+    """The manifest as rows, each file with the lane and partial the provenance names."""
     provenance = published.provenance
-    fold_of, complete = _fold_map(repo, start, folds)
-    rejected = {c: (r.lane, r.reason) for c, r in provenance.rejected.items()}
-    partials = _Partials(repo, fold_of, complete, rejected)
-
     releases: list[ReleaseInfo] = []
     columns: set[Column] = set()
     for release in published.manifest:
@@ -303,83 +289,113 @@ def gather_report(
                     and origin.lane == IMPORT_LANE,
                 )
             )
-        lts = release.lts if isinstance(release.lts, str) else None
         releases.append(
             ReleaseInfo(
                 version=release.version,
                 stable=release.stable,
                 prerelease=_is_prerelease(release.version),
-                lts=lts,
+                lts=release.lts if isinstance(release.lts, str) else None,
                 release_url=release.release_url,
                 files=tuple(files),
             )
         )
+    return releases, columns
 
-    pending = pending_partials(repo, start.id)
-    warnings: list[str] = []
-    outcomes: dict[str, LaneOutcome] = {}
+
+def _dry_run(
+    published: Published, pending: dict[str, list[Pending]]
+) -> tuple[dict[str, LaneOutcome], list[str]]:
+    """What the next fold would do with the pending partials: who is held back and why."""
     try:
-        dry = fold(published.manifest, provenance, published.config, pending)
-        outcomes, warnings = dry.report.lanes, list(dry.report.warnings)
+        dry = fold(published.manifest, published.provenance, published.config, pending)
     except RefoldError as exc:
         # A manifest made by hand can break the fold's own rules (a version that is not
         # semver); the report is how an auditor finds that out, so it still renders.
-        warnings.append(f"a dry-run fold failed, so held-back lanes are not shown: {exc}")
-    lanes: list[LaneInfo] = []
+        return {}, [f"a dry-run fold failed, so held-back lanes are not shown: {exc}"]
+    return dry.report.lanes, list(dry.report.warnings)
+
+
+def _lane(
+    repo: pygit2.Repository,
+    lane: str,
+    lane_tip: pygit2.Oid,
+    queue: list[str],
+    held: HeldBack | None,
+    partials: _Partials,
+    lane_depth: int,
+) -> LaneInfo:
+    """One lane's panel: its newest partials and every pending one, each with its status."""
+    held_at = queue.index(held.commit) if held is not None and held.commit in queue else None
+    try:
+        chain, more = _lane_chain(repo, lane_tip, lane_depth)
+    except (KeyError, ValueError, pygit2.GitError):
+        chain, more = [], False
+    shown: dict[str, PartialInfo] = {}
+    for commit_id in dict.fromkeys(queue + chain):
+        info = partials.get(lane, commit_id)
+        if info is None:
+            continue
+        if commit_id in queue:
+            position = queue.index(commit_id)
+            info.status, info.fold, info.reason = PENDING, None, ""
+            if held is not None and held_at is not None and position >= held_at:
+                info.status = HELD_BACK
+                info.reason = (
+                    f"{held.kind}: {held.reason}"
+                    if position == held_at
+                    else f"behind {held.commit[:12]} ({held.kind}: {held.reason})"
+                )
+        shown[commit_id] = info
+    rejections = [
+        RejectionInfo(commit=c, lane=lane, reason=why, fold=partials.fold_of.get(c))
+        for c, (owner, why) in sorted(partials.rejected.items())
+        if owner == lane
+    ]
+    return LaneInfo(
+        lane=lane,
+        tip=str(lane_tip),
+        partials=[shown[c] for c in chain if c in shown],
+        more=more,
+        pending=[shown[c] for c in queue if c in shown],
+        held_back=None
+        if held is None
+        else HeldInfo(
+            commit=held.commit,
+            kind=held.kind,
+            reason=held.reason,
+            location=held.location,
+            hint=held.hint,
+            waiting=held.waiting,
+        ),
+        rejections=rejections,
+        error="" if chain else "the lane ref does not point at a commit",
+    )
+
+
+def gather_report(
+    store: Store,
+    *,
+    rev: str | None = None,
+    folds: int = DEFAULT_FOLDS,
+    lane_depth: int = DEFAULT_LANE_DEPTH,
+) -> ReportData:
+    """Read what the report shows at ``rev`` (default: the public tip)."""
+    repo = store.repo
+    start = resolve_commit(store, rev)
+    tip = resolve_commit(store, None)
+    published = read_published(store, str(start.id))
+    fold_of, complete = _fold_map(repo, start, folds)
+    rejected = {c: (r.lane, r.reason) for c, r in published.provenance.rejected.items()}
+    partials = _Partials(repo, fold_of, complete, rejected)
+    releases, columns = _releases(published, partials)
+    pending = pending_partials(repo, start.id)
+    outcomes, warnings = _dry_run(published, pending)
+    lanes = []
     for lane, lane_tip in lane_refs(repo).items():
         outcome = outcomes.get(lane)
-        held = outcome.held_back if outcome is not None else None
         queue = [p.commit for p in pending.get(lane, [])]
-        held_at = queue.index(held.commit) if held is not None and held.commit in queue else None
-        try:
-            chain, more = _lane_chain(repo, lane_tip, lane_depth)
-        except (KeyError, ValueError, pygit2.GitError):
-            chain, more = [], False
-        shown: list[PartialInfo] = []
-        for commit_id in dict.fromkeys(queue + chain):
-            info = partials.get(lane, commit_id)
-            if info is None:
-                continue
-            if commit_id in queue:
-                position = queue.index(commit_id)
-                info.fold, info.reason = None, ""
-                info.status = PENDING
-                if held is not None and held_at is not None and position >= held_at:
-                    info.status = HELD_BACK
-                    info.reason = (
-                        f"{held.kind}: {held.reason}"
-                        if position == held_at
-                        else f"behind {held.commit[:12]} ({held.kind}: {held.reason})"
-                    )
-            shown.append(info)
-        by_id = {p.commit: p for p in shown}
-        lane_rejections = [
-            RejectionInfo(commit=c, lane=lane, reason=why, fold=fold_of.get(c))
-            for c, (owner, why) in sorted(rejected.items())
-            if owner == lane
-        ]
-        lanes.append(
-            LaneInfo(
-                lane=lane,
-                tip=str(lane_tip),
-                partials=[by_id[c] for c in chain if c in by_id],
-                more=more,
-                pending=[by_id[c] for c in queue if c in by_id],
-                held_back=HeldInfo(
-                    commit=held.commit,
-                    kind=held.kind,
-                    reason=held.reason,
-                    location=held.location,
-                    hint=held.hint,
-                    waiting=held.waiting,
-                )
-                if held is not None
-                else None,
-                rejections=lane_rejections,
-                error="" if chain else "the lane ref does not point at a commit",
-            )
-        )
-
+        held = outcome.held_back if outcome is not None else None
+        lanes.append(_lane(repo, lane, lane_tip, queue, held, partials, lane_depth))
     return ReportData(
         store=store.path,
         public_ref=store.public_ref,
