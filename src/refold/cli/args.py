@@ -44,10 +44,11 @@ def store_source(args: argparse.Namespace) -> str:
     return "--store" if getattr(args, "store", None) else "$REFOLD_STORE"
 
 
-def open_from_args(args: argparse.Namespace) -> Store:
+def open_from_args(args: argparse.Namespace, *, lanes: bool = True) -> Store:
+    """Open the store; ``lanes=False`` fetches no lane refs from a remote (submit's case)."""
     path = store_path(args)
     try:
-        return open_store(path)
+        return open_store(path, lanes=lanes)
     except UsageError as error:
         raise error.at(store_source(args)) from None
 

@@ -20,7 +20,7 @@ from refold.manifests.lanes import check_lane
 from refold.manifests.model import Manifest
 from refold.manifests.render import render_manifest
 from refold.manifests.validate import check_download_url
-from refold.store.refs import LostRace, backoff, compare_and_swap
+from refold.store.refs import LostRace, backoff
 from refold.store.repo import (
     CONFIG_PATH,
     Store,
@@ -30,6 +30,7 @@ from refold.store.repo import (
     resolve_commit,
     signature,
 )
+from refold.store.transport import refresh, update_ref
 
 MAX_CONFIG_RETRIES = 30
 
@@ -166,6 +167,7 @@ def set_config(
     """Set one config key and publish the change; a lost race recomputes from the new tip."""
     repo = store.repo
     for attempt in range(max_retries + 1):
+        refresh(store, [store.public_ref])
         tip = public_tip(store)
         published = read_published(store, str(tip))
         config, old, new = apply_setting(published.config, key, raw)
@@ -186,7 +188,7 @@ def set_config(
         sig = signature()
         commit = repo.create_commit(None, sig, sig, _message(name, old, new), tree, [tip])
         try:
-            compare_and_swap(repo, store.public_ref, tip, commit, f"refold config {name}")
+            update_ref(store, store.public_ref, tip, commit, f"refold config {name}")
         except LostRace:
             backoff(attempt)
             continue

@@ -108,10 +108,20 @@ def parse_updates(text: str) -> list[RefUpdate]:
 def open_pushed_repository(git_dir: str, env: Mapping[str, str]) -> pygit2.Repository:
     """The repository as the hook must see it: git keeps a push's objects in a quarantine
     directory until the hook accepts them, so add it as an alternate object store."""
-    repo = open_repository(git_dir)
+    try:
+        repo = open_repository(git_dir)
+    except (pygit2.GitError, KeyError):
+        raise UsageError(
+            f"{git_dir!r} is not a git repository",
+            location="$GIT_DIR",
+            hint="refold hook run is run by git, from the pre-receive hook refold hook install writes",
+        ) from None
     incoming = env.get("GIT_QUARANTINE_PATH") or env.get("GIT_OBJECT_DIRECTORY")
-    if incoming and os.path.isdir(incoming):
-        repo.odb.add_disk_alternate(os.path.abspath(os.path.join(git_dir, incoming)))
+    if incoming:
+        path = os.path.realpath(os.path.join(git_dir, incoming))
+        own = os.path.realpath(os.path.join(repo.path, "objects"))
+        if os.path.isdir(path) and path != own:
+            repo.odb.add_disk_alternate(path)
     return repo
 
 

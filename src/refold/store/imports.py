@@ -45,7 +45,7 @@ from refold.manifests.render import canonical_order, render_manifest
 from refold.manifests.validate import check_decoded, check_partial
 from refold.store.compact import fold_store
 from refold.store.pending import pending_partials
-from refold.store.refs import LostRace, backoff, compare_and_swap
+from refold.store.refs import LostRace, backoff
 from refold.store.repo import (
     PARTIAL_FILE,
     PROVENANCE_PATH,
@@ -58,6 +58,7 @@ from refold.store.repo import (
     write_tree,
 )
 from refold.store.submit import commit_message, provenance_from_env
+from refold.store.transport import refresh, update_ref
 
 MAX_IMPORT_RETRIES = 30
 MAX_SHOWN_PROBLEMS = 50
@@ -117,6 +118,7 @@ def import_manifest(store: Store, data: bytes, *, location: str = "") -> ImportO
     """Adopt ``data`` as the published manifest of a store whose manifest is empty."""
     repo = store.repo
     for attempt in range(MAX_IMPORT_RETRIES + 1):
+        refresh(store, [store.public_ref])
         tip = public_tip(store)
         published = read_published(store, str(tip))
         if published.manifest:
@@ -151,7 +153,7 @@ def import_manifest(store: Store, data: bytes, *, location: str = "") -> ImportO
         sig = signature()
         commit = repo.create_commit(None, sig, sig, message, tree, [tip])
         try:
-            compare_and_swap(repo, store.public_ref, tip, commit, "refold import")
+            update_ref(store, store.public_ref, tip, commit, "refold import")
         except LostRace:
             backoff(attempt)
             continue
@@ -359,10 +361,11 @@ def _append_and_fold(
     for lane, blobs in sorted(by_lane.items()):
         name = lane_ref(lane)
         for attempt in range(MAX_IMPORT_RETRIES + 1):
+            refresh(store, [name])
             tip = ref_target(repo, name)
             head = _chain(repo, lane, tip, blobs)
             try:
-                compare_and_swap(repo, name, tip, head, f"refold import {lane}")
+                update_ref(store, name, tip, head, f"refold import {lane}")
             except LostRace:
                 backoff(attempt)
                 continue

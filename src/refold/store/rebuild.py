@@ -18,7 +18,7 @@ from refold.manifests.errors import ContentionError, SchemaError, UsageError
 from refold.manifests.model import Manifest
 from refold.manifests.provenance import ProvenanceIndex
 from refold.store.history import REBUILD_TRAILER, first_parent_chain
-from refold.store.refs import LostRace, backoff, compare_and_swap
+from refold.store.refs import LostRace, backoff
 from refold.store.repo import (
     CONFIG_PATH,
     PROVENANCE_PATH,
@@ -28,6 +28,7 @@ from refold.store.repo import (
     signature,
     write_tree,
 )
+from refold.store.transport import refresh, update_ref
 from refold.store.verify import (
     State,
     extra_files,
@@ -131,6 +132,7 @@ def rebuild_store(
     """Publish the replayed state on top of the tip by compare-and-swap; see module doc."""
     repo = store.repo
     for attempt in range(max_retries + 1):
+        refresh(store, [store.public_ref])
         tip = public_tip(store)
         tip_commit = repo[tip].peel(pygit2.Commit)
         base, expected, notes = _replayed(store, tip, from_rev)
@@ -166,7 +168,7 @@ def rebuild_store(
         sig = signature()
         commit = repo.create_commit(None, sig, sig, _message(base, outcome), tree, [tip])
         try:
-            compare_and_swap(repo, store.public_ref, tip, commit, "refold rebuild")
+            update_ref(store, store.public_ref, tip, commit, "refold rebuild")
         except LostRace:
             backoff(attempt)
             continue

@@ -1,4 +1,8 @@
-"""Moving refs by compare-and-swap, the only way refold ever moves one.
+"""Moving refs by compare-and-swap, the only way refold ever moves one in a repository.
+
+Writers reach this through ``refold.store.transport.update_ref``, which for a remote store
+pushes instead; a remote store's cache clone refuses it outright, since a ref moved
+there would publish nothing.
 
 libgit2 checks the old value under the ref's lock file: ``Reference.set_target`` fails
 if the ref no longer holds the id it was read with, and creating a ref without force
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import pygit2
 
+from refold.manifests.errors import UsageError
 from refold.store.faults import fault_point
 
 _log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ def compare_and_swap(
 ) -> None:
     """Point ``name`` at ``new`` only if it still points at ``expected`` (None: absent)."""
     fault_point("cas.before")
+    _refuse_cache(repo)
     try:
         if expected is None:
             repo.create_reference_direct(name, new, False, message=message)
@@ -56,6 +62,20 @@ def compare_and_swap(
             # other (x64 vs x64/linux): the namespace moved under us, and the caller rechecks.
             raise LostRace(name) from None
         raise
+
+
+def _refuse_cache(repo: pygit2.Repository) -> None:
+    try:
+        url = repo.config["refold.url"]
+    except KeyError:
+        return
+    raise UsageError(
+        f"this command cannot publish to the remote store {url} yet: it would move a ref in "
+        "refold's local cache of it, which publishes nothing",
+        location=repo.path,
+        hint="run it against the store's repository directly (on the server, or a local path); "
+        "commands that support remote stores move refs with refold.store.transport.update_ref",
+    )
 
 
 _NAME_CLASHES = ("could not remove directory", "refs beneath", "collides with existing")

@@ -13,9 +13,11 @@ updates the ref only if it still holds that value. libgit2's own ``file://`` pus
 the ref without that check, so for ``file://`` the objects are copied and the ref moved
 with refold's local compare-and-swap instead.
 
-Tokens (``REFOLD_TOKEN``, else ``GITHUB_TOKEN``, or a password in the URL) reach libgit2
-only through the credentials callback: they are never part of the URL libgit2 sees (so
-never in the cache's FETCH_HEAD, config or reflogs) and are scrubbed from every error.
+Tokens (``REFOLD_TOKEN``, else ``GITHUB_TOKEN``) come from the environment only (a URL
+carrying a password is refused, since a command line ends up in logs and error
+messages) and reach libgit2 only through the credentials callback: never part of a URL
+libgit2 sees (so never in the cache's FETCH_HEAD, config or reflogs), and scrubbed from
+every error text.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import filelock
 import msgspec
@@ -132,7 +134,7 @@ def is_url(location: str) -> bool:
 
 
 def parse_remote(location: str, env: Mapping[str, str] | None = None) -> Remote:
-    """The Remote for a URL; credentials are taken out of the URL and kept in memory."""
+    """The Remote for a URL, with the token from the environment kept in memory only."""
     env = os.environ if env is None else env
     if "://" not in location:
         login, _, rest = location.rpartition("@")
@@ -154,38 +156,32 @@ def parse_remote(location: str, env: Mapping[str, str] | None = None) -> Remote:
             location="--store",
             hint="use file://, git://, ssh://, https:// or user@host:path",
         )
+    if parts.password is not None:
+        # Said without echoing the URL: it holds the secret.
+        raise UsageError(
+            "the store URL carries a password; refold takes credentials only from the environment",
+            location="--store",
+            hint="give the URL without user:password@ and set REFOLD_TOKEN (or GITHUB_TOKEN)",
+        )
     host = parts.hostname or ""
     if scheme != "file" and not host:
-        raise UsageError(f"store URL {_strip(parts)!r} has no host", location="--store")
-    user: str | None = parts.username
-    secret: str | None = parts.password
-    if scheme in ("http", "https") and secret is None:
-        if env.get("REFOLD_TOKEN"):
-            secret = env["REFOLD_TOKEN"]
-        elif user:
-            # https://TOKEN@host/...: the user name is the credential.
-            user, secret = TOKEN_USER, user
-        elif env.get("GITHUB_TOKEN"):
-            user, secret = TOKEN_USER, env["GITHUB_TOKEN"]
-    if scheme in ("http", "https"):
-        netloc = host if port is None else f"{host}:{port}"
-        if ":" in host:
-            netloc = f"[{host}]" + ("" if port is None else f":{port}")
-        url = urlunsplit((scheme, netloc, parts.path, parts.query, ""))
-    else:
-        url = _strip(parts)
+        raise UsageError(f"store URL {location!r} has no host", location="--store")
     if scheme == "file" and not parts.path:
         raise UsageError(f"store URL {location!r} has no path", location="--store")
+    user = parts.username
+    secret = None
+    if scheme in ("http", "https"):
+        if env.get("REFOLD_TOKEN"):
+            secret = env["REFOLD_TOKEN"]
+        elif env.get("GITHUB_TOKEN"):
+            user, secret = TOKEN_USER, env["GITHUB_TOKEN"]
+        # The user name goes to libgit2 through the callback, so URL and cache stay plain.
+        netloc = f"[{host}]" if ":" in host else host
+        netloc += "" if port is None else f":{port}"
+        url = urlunsplit((scheme, netloc, parts.path, parts.query, ""))
+    else:
+        url = urlunsplit(parts._replace(fragment=""))
     return Remote(url, scheme, host, cache_dir(url, env), user, secret)
-
-
-def _strip(parts: SplitResult) -> str:
-    """A URL without its password (an ssh user name stays: it is not a secret)."""
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, hostport = netloc.rpartition("@")
-        netloc = f"{userinfo.split(':', 1)[0]}@{hostport}"
-    return urlunsplit(parts._replace(netloc=netloc, fragment=""))
 
 
 def cache_dir(url: str, env: Mapping[str, str] | None = None) -> Path:
@@ -443,10 +439,11 @@ def push(
     turned the update down for another reason (its message says why), RemoteError when
     the network failed. A failed push leaves the remote ref as it was.
     """
-    fault_point("cas.before")
     if remote.scheme == "file":
+        # compare_and_swap passes the "cas.before" fault point itself.
         _push_local(remote, repo, name, expected, new, message)
     else:
+        fault_point("cas.before")
         _push_network(remote, repo, name, expected, new)
     fault_point("push.accepted")
     with cache_lock(remote):

@@ -55,7 +55,7 @@ def _check_usage(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     _check_usage(args)
     github.mask_secrets(getattr(args, "store", None))
-    store = open_from_args(args)
+    store = open_from_args(args, lanes=False)
     summary = ""
     if args.generate:
         config = read_published(store).config
