@@ -11,15 +11,17 @@ to the server only through refold's API.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 import pygit2
@@ -31,6 +33,7 @@ from refold.store.init import init_store
 from refold.store.remote import LoopbackServer, git_daemon
 from refold.store.repo import open_store
 from refold.store.submit import submit
+
 from .helpers import partial_bytes
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -79,6 +82,36 @@ def empty_repository(served: Served, name: str = "empty.git", *, hook: bool = Tr
     return served.url(name)
 
 
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """An https-like git server that wants credentials and refuses every one it gets."""
+
+    seen: ClassVar[list[str | None]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append(self.headers.get("Authorization"))
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="store"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[tuple[str, list[str | None]]]:
+    seen: ClassVar[list[str | None]] = []
+    handler = type("Handler", (_Refusing,), {"seen": seen})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/org/store.git", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def start_role(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
     """This module as a separate process (a build job or a compactor on another runner)."""
     full_env = dict(os.environ)
@@ -109,7 +142,9 @@ def role_writer(url: str, lane: str, writer: str, count: str, pause: str) -> Non
         version = f"3.{10 + int(writer)}.{i}"
         env = {"GITHUB_RUN_ID": f"{writer}-{i}"}
         result = submit(store, lane, partial_bytes(lane, version), env=env)
-        _emit({"lane": lane, "commit": result.commit, "noop": result.noop, "retries": result.retries})
+        _emit(
+            {"lane": lane, "commit": result.commit, "noop": result.noop, "retries": result.retries}
+        )
         time.sleep(rng.uniform(0, float(pause)))
 
 
@@ -120,7 +155,9 @@ def role_compactor(url: str, stop_file: str, pause: str) -> None:
     while not stop.exists():
         outcome = fold_store(store)
         if outcome.commit is not None:
-            _emit({"commit": outcome.commit, "previous": outcome.previous, "retries": outcome.retries})
+            _emit(
+                {"commit": outcome.commit, "previous": outcome.previous, "retries": outcome.retries}
+            )
         else:
             time.sleep(float(pause))
 
