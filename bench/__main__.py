@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -108,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = sizes_from(args)
     workdir = Path(args.workdir) if args.workdir else None
     runners: dict[str, tuple[Callable[[], dict[str, object]], Callable[[dict[str, object]], str]]] = {
-        "model": (lambda: decode_fold_render.run(sizes.reps), decode_fold_render.render_table),
+        "model": (
+            lambda: decode_fold_render.run(sizes.reps, batch_seconds=sizes.batch_seconds),
+            decode_fold_render.render_table,
+        ),
         "fanin": (
             lambda: fanin.run(
                 sizes.fanin_jobs,
@@ -144,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     results: dict[str, object] = {}
     timings: dict[str, float] = {}
+    load: dict[str, list[float]] = {"start": list(os.getloadavg())}
     for name in SCENARIOS:
         if name not in chosen:
             continue
@@ -151,7 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         begun = time.perf_counter()
         result = results[name] = run()
         timings[name] = time.perf_counter() - begun
-        print(f"\n{render(result)}\n[{name}: {timings[name]:.1f} s]", flush=True)
+        load[name] = list(os.getloadavg())
+        print(
+            f"\n{render(result)}\n[{name}: {timings[name]:.1f} s; load average after: "
+            f"{' '.join(f'{x:.1f}' for x in load[name])}]",
+            flush=True,
+        )
     total = time.perf_counter() - started
     mode = "quick" if args.quick else "smoke" if args.smoke else "full"
     print(f"\ntotal: {total:.1f} s ({mode} mode)")
@@ -161,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": info,
         "sizes": msgspec.to_builtins(sizes),
         "scenario_seconds": timings,
+        "load_average": load,
         "total_seconds": total,
         "correctness": correctness(results),
         "results": results,

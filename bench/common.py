@@ -31,6 +31,8 @@ class Sizes(msgspec.Struct, kw_only=True):
     """Every size a run uses; ``--quick`` and the command-line overrides edit one of these."""
 
     reps: int = 7
+    batch_seconds: float = 0.05
+    """How long each timed batch of a millisecond function runs (see per_call)."""
     fanin_jobs: tuple[int, ...] = (4, 16, 64)
     fanin_repeat: int = 3
     git_attempts: int = 100
@@ -52,6 +54,7 @@ QUICK = Sizes(
 )
 SMOKE = Sizes(
     reps=1,
+    batch_seconds=0.002,
     fanin_jobs=(4,),
     fanin_repeat=1,
     growth_files=(1_000,),

@@ -96,10 +96,13 @@ def check(inp: Inputs) -> dict[str, object]:
     }
 
 
-def run(reps: int) -> dict[str, object]:
+def run(reps: int, *, batch_seconds: float = 0.05) -> dict[str, object]:
     inp = inputs()
     data = inp.manifest
     releases = msgspec.json.decode(data)
+
+    def timing(fn: Callable[[], object]) -> float:
+        return per_call(fn, reps, batch_seconds=batch_seconds)
 
     def plain() -> bytes:
         return msgspec.json.encode(msgspec.json.decode(data))
@@ -108,20 +111,20 @@ def run(reps: int) -> dict[str, object]:
         return msgspec.json.format(msgspec.json.encode(msgspec.json.decode(data)), indent=2)
 
     times = {
-        "msgspec decode+encode": per_call(plain, reps),
-        "msgspec decode+encode+indent": per_call(plain_indented, reps),
-        "refold without provenance": per_call(refold_path(inp, with_provenance=False), reps),
-        "refold with provenance": per_call(refold_path(inp, with_provenance=True), reps),
+        "msgspec decode+encode": timing(plain),
+        "msgspec decode+encode+indent": timing(plain_indented),
+        "refold without provenance": timing(refold_path(inp, with_provenance=False)),
+        "refold with provenance": timing(refold_path(inp, with_provenance=True)),
     }
     manifest = decode_manifest(data)
     index = decode_provenance(inp.provenance)
     result = fold(manifest, index, inp.config, inp.pending)
     parts = {
-        "decode_manifest": per_call(lambda: decode_manifest(data), reps),
-        "fold (1 partial)": per_call(lambda: fold(manifest, index, inp.config, inp.pending), reps),
-        "render_manifest": per_call(lambda: render_manifest(result.manifest, inp.config), reps),
-        "decode_provenance": per_call(lambda: decode_provenance(inp.provenance), reps),
-        "encode_provenance": per_call(lambda: encode_provenance(result.provenance), reps),
+        "decode_manifest": timing(lambda: decode_manifest(data)),
+        "fold (1 partial)": timing(lambda: fold(manifest, index, inp.config, inp.pending)),
+        "render_manifest": timing(lambda: render_manifest(result.manifest, inp.config)),
+        "decode_provenance": timing(lambda: decode_provenance(inp.provenance)),
+        "encode_provenance": timing(lambda: encode_provenance(result.provenance)),
     }
     floor = times["msgspec decode+encode"]
     return {

@@ -11,6 +11,7 @@ there is looked for: a missing one is a lost update.
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -30,12 +31,31 @@ GITJOB = Path(__file__).with_name("gitjob.py")
 COMPACTOR = Path(__file__).with_name("compactor.py")
 
 
+SUBMIT_WRITES = 4
+"""A submit writes a blob, a tree and a commit, then moves the lane ref."""
+RETRY_WRITES = 2
+"""A lost lane race writes the commit again on the new tip and retries the ref update."""
+FOLD_WRITES = 6
+"""A fold writes two blobs, two trees and a commit, then moves the public ref."""
+
+
 class Outcome(msgspec.Struct, kw_only=True):
-    """One fan-in run. ``git_ops``: git commands run (baseline) or ref updates tried (refold)."""
+    """One fan-in run.
+
+    ``git_ops``: for the baselines, git commands run (each a process that reads, writes
+    and often talks to the remote); for refold, objects written and ref updates tried
+    (libgit2 calls inside the job's one process). ``ref_updates``: pushes tried, or
+    compare-and-swaps tried.
+    """
 
     method: str
     jobs: int
     seconds: float
+    cpu_seconds: float
+    """User + system CPU of every process the run started: what load on the machine cannot inflate."""
+    job_seconds_median: float
+    job_seconds_max: float
+    """How long the jobs took from the common start until each exited: what a CI runner waits."""
     git_ops: int
     ref_updates: int
     retries: int
@@ -73,15 +93,34 @@ def count_losses(initial: bytes, final: bytes, jobs: list[Job]) -> Losses:
     return Losses(len(wanted - after), len(before - after), True)
 
 
-def _collect(procs: list[subprocess.Popen[bytes]]) -> list[dict[str, object]]:
-    results = []
-    for proc in procs:
+def _collect(procs: list[subprocess.Popen[bytes]], start: float) -> list[dict[str, object]]:
+    """Each process's JSON report plus ``elapsed``: from the common start to its exit."""
+    ended: dict[int, float] = {}
+    while len(ended) < len(procs):
+        for i, proc in enumerate(procs):
+            if i not in ended and proc.poll() is not None:
+                ended[i] = time.perf_counter()
+        time.sleep(0.002)
+    results: list[dict[str, object]] = []
+    for i, proc in enumerate(procs):
         out, err = proc.communicate()
         try:
-            results.append(json.loads(out))
+            result = dict(json.loads(out))
         except ValueError:
-            results.append({"error": err.decode()[-500:], "exit_code": proc.returncode})
+            result = {"error": err.decode()[-500:], "exit_code": proc.returncode}
+        result["elapsed"] = ended[i] - start
+        results.append(result)
     return results
+
+
+def _job_times(results: list[dict[str, object]]) -> tuple[float, float]:
+    times = [t for r in results if isinstance(t := r.get("elapsed"), float)]
+    return (statistics.median(times), max(times)) if times else (0.0, 0.0)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _sum(results: list[dict[str, object]], key: str) -> int:
@@ -122,19 +161,24 @@ def run_git_baseline(root: Path, jobs: list[Job], *, mode: str, attempts: int) -
         )
         specs.append(spec)
     env = git_env()
+    cpu = _children_cpu()
     start = time.perf_counter()
     procs = [
         subprocess.Popen([sys.executable, str(GITJOB), str(s)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         for s in specs
     ]
-    results = _collect(procs)
+    results = _collect(procs, start)
     seconds = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
     final = run_git(["show", "main:versions-manifest.json"], cwd=origin)
     losses = count_losses(initial, final, jobs)
     return Outcome(
         method=f"git pull --rebase{' -X ours' if mode == 'ours' else ''}",
         jobs=len(jobs),
         seconds=seconds,
+        cpu_seconds=cpu,
+        job_seconds_median=_job_times(results)[0],
+        job_seconds_max=_job_times(results)[1],
         git_ops=_sum(results, "git_ops"),
         ref_updates=_sum(results, "push_attempts"),
         retries=_sum(results, "retries"),
@@ -168,6 +212,7 @@ def run_refold(root: Path, jobs: list[Job], *, compactors: int = 0) -> Outcome:
         (root / f"partial-{job.index}.json").write_text(json.dumps(job.partial(), indent=2) + "\n")
     env = git_env()
     stop = root / "stop"
+    cpu = _children_cpu()
     start = time.perf_counter()
     folders = [
         subprocess.Popen(
@@ -178,11 +223,11 @@ def run_refold(root: Path, jobs: list[Job], *, compactors: int = 0) -> Outcome:
         )
         for _ in range(compactors)
     ]
-    results = _collect(_submit_procs(store, root, jobs))
+    results = _collect(_submit_procs(store, root, jobs), start)
     fold_results: list[dict[str, object]] = []
     if compactors:
         stop.touch()
-        fold_results = _collect(folders)
+        fold_results = _collect(folders, start)
         folds = _sum(fold_results, "folds")
         fold_retries = _sum(fold_results, "fold_retries")
     else:
@@ -192,6 +237,7 @@ def run_refold(root: Path, jobs: list[Job], *, compactors: int = 0) -> Outcome:
         folds = 1 if folded.get("commit") else 0
         fold_retries = int(folded.get("retries", 0))
     seconds = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
     final = read_published(open_store(store)).manifest_bytes
     losses = count_losses(initial, final, jobs)
     submit_retries = _sum(results, "retries")
@@ -201,7 +247,10 @@ def run_refold(root: Path, jobs: list[Job], *, compactors: int = 0) -> Outcome:
         method=name,
         jobs=len(jobs),
         seconds=seconds,
-        git_ops=len(jobs) + submit_retries + folds + fold_retries,
+        cpu_seconds=cpu,
+        job_seconds_median=_job_times(results)[0],
+        job_seconds_max=_job_times(results)[1],
+        git_ops=SUBMIT_WRITES * len(jobs) + RETRY_WRITES * submit_retries + FOLD_WRITES * (folds + fold_retries),
         ref_updates=len(jobs) + submit_retries + folds + fold_retries,
         retries=submit_retries + fold_retries,
         conflicts=0,
@@ -269,6 +318,10 @@ def summarise(outcomes: list[Outcome]) -> list[dict[str, object]]:
                 "seconds_min": min(r.seconds for r in runs),
                 "seconds_max": max(r.seconds for r in runs),
                 "speedup_vs_rebase": base_wall / wall,
+                "cpu_seconds": statistics.median(r.cpu_seconds for r in runs),
+                "slowest_job_seconds": statistics.median(r.job_seconds_max for r in runs),
+                "cpu_ratio_vs_rebase": statistics.median(r.cpu_seconds for r in baseline)
+                / statistics.median(r.cpu_seconds for r in runs),
                 "git_ops": statistics.median(r.git_ops for r in runs),
                 "ref_updates": statistics.median(r.ref_updates for r in runs),
                 "retries": statistics.median(r.retries for r in runs),
@@ -301,6 +354,8 @@ def render_table(result: dict[str, object]) -> str:
                 o["runs"],
                 wall,
                 fmt_ratio(o["speedup_vs_rebase"]),
+                f"{o['cpu_seconds']:.1f} s ({fmt_ratio(o['cpu_ratio_vs_rebase'])})",
+                fmt_seconds(o["slowest_job_seconds"]),
                 _count(o["git_ops"]),
                 _count(o["ref_updates"]),
                 _count(o["retries"]),
@@ -316,7 +371,7 @@ def render_table(result: dict[str, object]) -> str:
         "failed jobs and lost updates (target: refold >= 10x at N=16, zero lost updates)"
     )
     return head + "\n\n" + table(
-        ["N", "method", "runs", "wall", "speed-up", "git ops", "ref updates", "retries", "conflicts",
+        ["N", "method", "runs", "wall", "speed-up", "CPU (less than baseline by)", "slowest job", "git ops", "ref updates", "retries", "conflicts",
          "failed jobs", "lost updates", "valid JSON"],
         rows,
     )

@@ -244,9 +244,9 @@ def _descending(manifest: Manifest) -> bool:
 
 
 def _only_grows(old: Manifest, new: Manifest) -> bool:
-    """True when no answer can go down: both manifests newest first, and every old file
-    is still there unchanged in a release that is no less stable. Then the first match in
-    ``new`` is at least the first match in ``old`` for every query."""
+    """True when no answer can go down: both manifests newest first, and every old
+    (arch, platform, platform_version) still served by its release, which is no less
+    stable. Then the first match in ``new`` is at least the first match in ``old``."""
     if not (_descending(old) and _descending(new)):
         return False
     now = {release.version: release for release in new}
@@ -259,8 +259,10 @@ def _only_grows(old: Manifest, new: Manifest) -> bool:
         if before.stable is True and after.stable is not True:
             return False
         if after.files != before.files:
-            files = {f.filename: f for f in after.files}
-            if any(files.get(f.filename) != f for f in before.files):
+            # Answers depend on a file's (arch, platform, platform_version) only, so a
+            # re-released file (new URL, size or digest) cannot lower one.
+            served = {(f.arch, f.platform, f.platform_version) for f in after.files}
+            if any((f.arch, f.platform, f.platform_version) not in served for f in before.files):
                 return False
     return True
 

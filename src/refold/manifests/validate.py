@@ -20,6 +20,9 @@ from refold.manifests.ordering import parse_version
 from refold.manifests.partial import Decoded, Locator, Partial
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# For ASCII text, exactly the characters the per-character test below refuses: ? # \,
+# whitespace (space, \t-\r, \x1c-\x1f) and the non-printable controls and DEL.
+_ODD_ASCII_URL_CHAR_RE = re.compile(r"[?#\\ \x00-\x1f\x7f]")
 
 
 def check_download_url(file: File, version: str, config: StoreConfig, where: str) -> None:
@@ -31,7 +34,11 @@ def check_download_url(file: File, version: str, config: StoreConfig, where: str
             location=f"{where}.download_url",
             hint="consumers download over https only; publish the release asset URL",
         )
-    odd = next((ch for ch in url if ch in "?#\\" or ch.isspace() or not ch.isprintable()), None)
+    if url.isascii():
+        found = _ODD_ASCII_URL_CHAR_RE.search(url)
+        odd = found.group() if found else None
+    else:
+        odd = next((ch for ch in url if ch in "?#\\" or ch.isspace() or not ch.isprintable()), None)
     if odd is not None:
         raise PolicyError(
             f"download_url contains {odd!r}",

@@ -139,8 +139,11 @@ def blob_at(repo: pygit2.Repository, commit: pygit2.Commit, path: str) -> bytes 
         entry = commit.tree[path]
     except KeyError:
         return None
-    obj = repo[entry.id]
-    return obj.data if isinstance(obj, pygit2.Blob) else None
+    if entry.type != pygit2.enums.ObjectType.BLOB:
+        return None
+    # A raw odb read: looking the blob up as an object and copying .data costs ~2 ms
+    # more per 700 KB manifest, on every fold and status.
+    return repo.read(entry.id)[1]
 
 
 def resolve_commit(store: Store, rev: str | None = None) -> pygit2.Commit:
