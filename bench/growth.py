@@ -32,7 +32,9 @@ from bench.fixtures import (
     render,
     scaled_releases,
 )
+from refold.store.blame import blame
 from refold.store.compact import fold_store
+from refold.store.history import lane_log
 from refold.store.init import init_store
 from refold.store.repo import Store, read_published
 from refold.store.status import status
@@ -48,6 +50,31 @@ class Point(msgspec.Struct):
     status: float
 
 
+class AuditPoint(msgspec.Struct):
+    size: int
+    log_lane: float
+    blame: float
+    status: float
+
+
+def _audit(store: Store, job: Job, version: str, size: int, reps: int) -> AuditPoint:
+    """``refold log --lane L -n 20``, ``refold blame V`` and ``refold status``, in-process."""
+    runs = [
+        (
+            timed(lambda: lane_log(store, job.lane, limit=20)),
+            timed(lambda: blame(store, version)),
+            timed(lambda: status(store)),
+        )
+        for _ in range(max(reps, 3))
+    ]
+    return AuditPoint(
+        size=size,
+        log_lane=statistics.median(r[0] for r in runs),
+        blame=statistics.median(r[1] for r in runs),
+        status=statistics.median(r[2] for r in runs),
+    )
+
+
 class Curve(msgspec.Struct):
     axis: str
     unit: str
@@ -60,6 +87,8 @@ class Curve(msgspec.Struct):
     fold_per_unit: float | None = None
     """The fold's least-squares line: fixed seconds plus seconds per unit."""
     correct: bool = True
+    audit: list[AuditPoint] = []
+    """History axis only: the auditor's commands at each size (issue 5's measurement)."""
 
 
 def _job(index: int, version: str) -> Job:
@@ -169,6 +198,7 @@ def history(base: Path, sizes: tuple[int, ...], reps: int) -> Curve:
             counter += 1
 
     samples: dict[int, list[tuple[float, float, bool]]] = {}
+    audit: list[AuditPoint] = []
     for target in sorted(sizes):
         while built < target:
             step = min(HISTORY_BATCH, target - built)
@@ -182,11 +212,18 @@ def history(base: Path, sizes: tuple[int, ...], reps: int) -> Curve:
             built += 1
             if rep:
                 samples[target].append(result)
-    return _curve("history", "partial commits", samples)
+        audit.append(_audit(store, keys[0], keys[0].version, target, reps))
+    curve = _curve("history", "partial commits", samples)
+    curve.audit = audit
+    return curve
 
 
 def run(
-    *, files: tuple[int, ...], pending: tuple[int, ...], history_sizes: tuple[int, ...], reps: int,
+    *,
+    files: tuple[int, ...],
+    pending: tuple[int, ...],
+    history_sizes: tuple[int, ...],
+    reps: int,
     workdir: Path | None = None,
 ) -> dict[str, object]:
     base = Path(tempfile.mkdtemp(prefix="refold-bench-growth-", dir=workdir))
@@ -200,7 +237,11 @@ def run(
         shutil.rmtree(base, ignore_errors=True)
     return {
         "curves": [msgspec.to_builtins(c) for c in curves],
-        "targets": {"history": "exponent ~0", "manifest size": "exponent <= 1", "pending partials": "exponent <= 1"},
+        "targets": {
+            "history": "exponent ~0",
+            "manifest size": "exponent <= 1",
+            "pending partials": "exponent <= 1",
+        },
     }
 
 
@@ -214,7 +255,14 @@ def render_table(result: dict[str, object]) -> str:
     rows = []
     for c in curves:
         for p in c["points"]:
-            rows.append([c["axis"], f"{p['size']:,} {c['unit']}", fmt_seconds(p["fold"]), fmt_seconds(p["status"])])
+            rows.append(
+                [
+                    c["axis"],
+                    f"{p['size']:,} {c['unit']}",
+                    fmt_seconds(p["fold"]),
+                    fmt_seconds(p["status"]),
+                ]
+            )
         rows.append(
             [c["axis"], "fitted exponent", _exp(c["fold_exponent"]), _exp(c["status_exponent"])]
         )
@@ -223,10 +271,36 @@ def render_table(result: dict[str, object]) -> str:
             per = c["fold_per_unit"]
             unit = c["unit"].rstrip("s").replace("partial commit", "commit")
             rows.append(
-                [c["axis"], "linear fit", f"{fmt_seconds(c['fold_fixed'])} + {fmt_seconds(per)}/{unit}", ""]
+                [
+                    c["axis"],
+                    "linear fit",
+                    f"{fmt_seconds(c['fold_fixed'])} + {fmt_seconds(per)}/{unit}",
+                    "",
+                ]
             )
     head = (
         "growth: fold and status time (median) along each axis, others held at the realistic "
         "fixture; exponent = log-log slope (targets: ~0 for history, <= 1 otherwise)"
     )
-    return head + "\n\n" + table(["axis", "size", "fold", "status"], rows)
+    text = head + "\n\n" + table(["axis", "size", "fold", "status"], rows)
+    audit = [a for c in curves for a in c.get("audit", [])]
+    if len(audit) >= 2:
+        first, last = audit[0], audit[-1]
+        rows = [
+            [
+                f"{a['size']:,} partial commits",
+                fmt_seconds(a["log_lane"]),
+                fmt_seconds(a["blame"]),
+                fmt_seconds(a["status"]),
+            ]
+            for a in audit
+        ]
+        rows.append(
+            [f"ratio {last['size']:,} / {first['size']:,}"]
+            + [f"{last[k] / first[k]:.2f}x" for k in ("log_lane", "blame", "status")]
+        )
+        text += (
+            "\n\nauditor commands as history grows (issue 5; target: ratio under 2x)\n\n"
+            + table(["history", "log --lane -n 20", "blame VERSION", "status"], rows)
+        )
+    return text
