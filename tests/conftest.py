@@ -11,8 +11,22 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+SOAK_SECONDS = 600.0
+"""How long ``--soak`` without a value runs the sustained-load test."""
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", help="run long concurrency/crash/soak tests")
+    parser.addoption(
+        "--soak",
+        nargs="?",
+        type=float,
+        const=SOAK_SECONDS,
+        default=None,
+        metavar="SECONDS",
+        help=f"run the sustained-load test for SECONDS (default {SOAK_SECONDS:.0f}) "
+        "instead of its CI size",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

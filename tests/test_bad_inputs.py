@@ -101,8 +101,12 @@ class Ran(msgspec.Struct, frozen=True):
     err: str
 
 
-def run_in_process(argv: list[str], stdin: bytes | None, capsys: pytest.CaptureFixture[str],
-                   monkeypatch: pytest.MonkeyPatch) -> Ran:
+def run_in_process(
+    argv: list[str],
+    stdin: bytes | None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Ran:
     if stdin is not None:
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
     capsys.readouterr()

@@ -1,4 +1,4 @@
-"""The reliability suite's ``--soak`` option, and the figures it prints after every run.
+"""The figures the reliability suite prints after every run (``--soak`` is in tests/conftest.py).
 
 The crash and soak tests record what they measured (kills survived, partials lost, fold
 latency) through the ``reliability_figures`` fixture; they are printed in their own
@@ -13,23 +13,6 @@ import pytest
 
 _FIGURES = pytest.StashKey[dict[str, list[str]]]()
 
-SOAK_SECONDS = 600.0
-"""How long ``--soak`` without a value runs the sustained-load test."""
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--soak",
-        nargs="?",
-        type=float,
-        const=SOAK_SECONDS,
-        default=None,
-        metavar="SECONDS",
-        help=f"run the sustained-load test for SECONDS (default {SOAK_SECONDS:.0f}) "
-        "instead of its CI size",
-    )
-
-
 @pytest.fixture
 def reliability_figures(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     """``record(title, line)``: a line for the reliability section of the summary."""
@@ -40,7 +23,9 @@ def reliability_figures(request: pytest.FixtureRequest) -> Callable[[str, str], 
     return record
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     figures = config.stash.get(_FIGURES, {})
     if not figures:
         return

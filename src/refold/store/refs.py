@@ -26,7 +26,7 @@ from refold.store.faults import fault_point
 
 _log = logging.getLogger(__name__)
 
-STALE_LOCK_SECONDS = 10.0
+STALE_LOCK_SECONDS = 5.0
 """A ref update holds its lock for milliseconds; a lock this old belongs to a dead process."""
 
 
