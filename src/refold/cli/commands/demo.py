@@ -202,13 +202,19 @@ def run(args: argparse.Namespace) -> int:
     outcome = fold_store(open_store(store_dir))
     say("\n".join("  " + line for line in describe(outcome).splitlines()))
     held = outcome.report.held_back
+    beside = Path(sys.executable).with_name("refold")
+    refold = str(beside) if beside.exists() else "refold"
     say(
         "\nwhat an auditor would run (plain git):\n"
         f"  git -C {store_dir} log --first-parent --format='%h %ci %s' main      # publication history\n"
         f"  git -C {store_dir} log --format='%h %an %s%n%b' refs/partials/x64   # one lane's history\n"
         f"  git -C {store_dir} show main:.refold/provenance.json | head -40     # who wrote each entry\n"
         f"  git -C {store_dir} show main:versions-manifest.json | head -30      # the published file\n"
-        f"  refold --store {store_dir} status                                   # pending and held back"
+        "\nand with refold itself:\n"
+        f"  {refold} --store {store_dir} status                 # pending and held back\n"
+        f"  {refold} --store {store_dir} blame 3.13.1           # which job wrote each file\n"
+        f"  {refold} --store {store_dir} verify                 # replay and check all history\n"
+        f"  {refold} --store {store_dir} report --html report.html   # the audit page"
     )
     ok = good and refused and outcome.commit is not None and "s390x" in held
     emit(
