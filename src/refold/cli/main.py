@@ -63,7 +63,7 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--store",
         default=default,
         metavar="STORE",
-        help="the store's path (default: $REFOLD_STORE)",
+        help="the store: a path or a git URL (default: $REFOLD_STORE)",
     )
     parser.add_argument(
         "--json",
