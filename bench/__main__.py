@@ -19,10 +19,10 @@ from pathlib import Path
 
 import msgspec
 
-from bench import decode_fold_render, fanin, floor, growth, profiling
+from bench import decode_fold_render, fanin, floor, growth, profiling, remote
 from bench.common import QUICK, SMOKE, Sizes, machine
 
-SCENARIOS = ("model", "fanin", "floor", "growth", "profile")
+SCENARIOS = ("model", "fanin", "floor", "growth", "remote", "profile")
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -96,6 +96,11 @@ def correctness(results: dict[str, object]) -> dict[str, object]:
         curves = gro["curves"]
         assert isinstance(curves, list)
         out["growth"] = {c["axis"]: c["correct"] for c in curves}
+    rem = results.get("remote")
+    if isinstance(rem, dict):
+        modes = rem["modes"]
+        assert isinstance(modes, dict)
+        out["remote"] = {mode: row["correct"] for mode, row in modes.items()}
     return out
 
 
@@ -134,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             growth.render_table,
         ),
+        "remote": (lambda: remote.run(max(sizes.reps, 3), workdir=workdir), remote.render_table),
         "profile": (
             lambda: profiling.run(max(sizes.growth_pending), workdir=workdir),
             profiling.render_table,

@@ -35,7 +35,7 @@ def _git(*argv: str, cwd: Path) -> str:
 def test_smoke_run_completes_every_scenario_and_refold_loses_no_update(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--only", "model,fanin,floor,growth", "--out", str(out),
+        [sys.executable, "-m", "bench", "--smoke", "--only", "model,fanin,floor,growth,remote", "--out", str(out),
          "--workdir", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
@@ -66,6 +66,7 @@ def test_smoke_run_completes_every_scenario_and_refold_loses_no_update(tmp_path:
             "floor_wrote_same_manifest_blob": True,
         }
     assert figures["growth"] == {"manifest size": True, "pending partials": True, "history": True}
+    assert figures["remote"] == {"local": True, "file://": True, "git://": True, "git:// + hook": True}
 
 
 def test_lost_update_count_is_the_job_entries_missing_from_the_final_manifest(
