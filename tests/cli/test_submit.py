@@ -164,3 +164,22 @@ def test_bad_partials_exit_2_name_the_place_and_change_no_ref(
     assert says.lower() in error["message"].lower()
     assert error["location"]
     assert refs(store) == before
+
+
+def test_an_oversize_file_is_refused_by_its_size_before_it_is_read(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    from refold.manifests.partial import MAX_PARTIAL_BYTES
+
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as handle:  # sparse: the size is real, the bytes are never written
+        handle.truncate(MAX_PARTIAL_BYTES * 4)
+    before = refs(store)
+    ran = cli(capsys, "--store", str(store), "submit", "--lane", "x64", str(huge))
+    assert ran.code == 2
+    assert (
+        f"partial is {MAX_PARTIAL_BYTES * 4:,} bytes, over the {MAX_PARTIAL_BYTES:,}-byte limit"
+        in ran.err
+    )
+    assert str(huge) in ran.err
+    assert refs(store) == before

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import NoReturn
 
-from refold.manifests.errors import UsageError
+from refold.manifests.errors import SchemaError, UsageError
 from refold.store.repo import Store, open_store
 
 
@@ -53,14 +53,28 @@ def open_from_args(args: argparse.Namespace, *, lanes: bool = True) -> Store:
         raise error.at(store_source(args)) from None
 
 
-def read_input(path: str) -> tuple[bytes, str]:
-    """The bytes of FILE (or stdin for '-') and a name for error locations."""
+def read_input(path: str, *, limit: int | None = None, what: str = "input") -> tuple[bytes, str]:
+    """The bytes of FILE (or stdin for '-') and a name for error locations.
+
+    With ``limit``, at most ``limit + 1`` bytes are read, so a runaway file is refused
+    without being held in memory; the decoder then reports it as over the limit.
+    """
     if path == "-":
         if sys.stdin is None:
             raise UsageError("standard input is closed", location="<stdin>", hint="pass a FILE")
-        return sys.stdin.buffer.read(), "<stdin>"
+        stream = sys.stdin.buffer
+        return (stream.read() if limit is None else stream.read(limit + 1)), "<stdin>"
     try:
         with open(path, "rb") as handle:
+            if limit is not None:
+                size = os.fstat(handle.fileno()).st_size
+                if size > limit:
+                    raise SchemaError(
+                        f"{what} is {size:,} bytes, over the {limit:,}-byte limit",
+                        location=path,
+                        hint=f"check that the right file was given; a {what} is far smaller",
+                    )
+                return handle.read(limit + 1), path
             return handle.read(), path
     except FileNotFoundError:
         raise UsageError(

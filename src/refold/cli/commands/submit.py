@@ -9,7 +9,7 @@ from refold.cli.args import open_from_args, read_input
 from refold.cli.commands import generate
 from refold.cli.output import EXIT_OK, emit, short
 from refold.manifests.errors import UsageError
-from refold.manifests.partial import encode_partial
+from refold.manifests.partial import MAX_PARTIAL_BYTES, encode_partial
 from refold.store.repo import read_published
 from refold.store.submit import submit
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         data, location = encode_partial(generated.partial), "generated partial"
         summary = "\n" + generate.generate_summary(generated, checks)
     else:
-        data, location = read_input(args.file)
+        data, location = read_input(args.file, limit=MAX_PARTIAL_BYTES, what="partial")
     result = submit(store, args.lane, data, location=location)
     text = (
         f"lane {result.lane}: already holds this partial at {short(result.commit)} (nothing to do)"
