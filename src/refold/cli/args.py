@@ -27,6 +27,37 @@ class Parser(argparse.ArgumentParser):
         raise ParseError(message, prog=self.prog, usage=self.format_usage())
 
 
+def add_common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--store and --json, accepted before (``top``) or after the subcommand."""
+    parser.add_argument(
+        "--store",
+        default=None if top else argparse.SUPPRESS,
+        metavar="STORE",
+        help="the store: a path or a git URL (default: $REFOLD_STORE)",
+    )
+    add_json_option(parser, top=top)
+
+
+def add_json_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print one JSON document on stdout (errors too)",
+    )
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts such as -n N: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def store_path(args: argparse.Namespace) -> str:
     """The store from --store, else $REFOLD_STORE; a usage error when neither is set."""
     path = getattr(args, "store", None) or os.environ.get("REFOLD_STORE", "")

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from refold import __version__
-from refold.cli.args import ParseError, Parser
+from refold.cli.args import ParseError, Parser, add_common_options
 from refold.cli.commands import (
     blame,
     config,
@@ -52,25 +52,26 @@ exit codes:
 
 run 'refold COMMAND --help' for a command's options"""
 
-COMMANDS = (init, generate, submit, fold, status, show, demo, reject, import_, config, resolve,
-            log, blame, diff, verify, rebuild, hook, report)
-
-
-def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """--store and --json are accepted before or after the subcommand."""
-    default = None if top else argparse.SUPPRESS
-    parser.add_argument(
-        "--store",
-        default=default,
-        metavar="STORE",
-        help="the store: a path or a git URL (default: $REFOLD_STORE)",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=False if top else argparse.SUPPRESS,
-        help="print one JSON document on stdout (errors too)",
-    )
+COMMANDS = (
+    init,
+    generate,
+    submit,
+    fold,
+    status,
+    show,
+    demo,
+    reject,
+    import_,
+    config,
+    resolve,
+    log,
+    blame,
+    diff,
+    verify,
+    rebuild,
+    hook,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,11 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"refold {__version__}")
-    _common(parser, top=True)
+    add_common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         child = command.add_parser(sub)
-        _common(child, top=False)
+        add_common_options(child, top=False)
     return parser
 
 

@@ -7,22 +7,9 @@ import sys
 
 import msgspec
 
-from refold.cli.args import open_from_args
+from refold.cli.args import add_common_options, open_from_args
 from refold.cli.output import EXIT_OK, emit, short
 from refold.store.config import SETTABLE, config_bytes, set_config
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    """--store and --json after ``config show`` / ``config set`` too, like every command."""
-    parser.add_argument(
-        "--store", default=argparse.SUPPRESS, metavar="STORE", help="the store's path"
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print one JSON document on stdout",
-    )
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -36,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     show = actions.add_parser("show", help="print .refold/config.json as published")
     show.add_argument("--rev", help="a revision of the public branch (default: its tip)")
     show.set_defaults(run=run_show)
-    _common(show)
+    add_common_options(show, top=False)
     keys = "\n".join(f"  {key}: {text}" for key, text in SETTABLE.items())
     change = actions.add_parser(
         "set",
@@ -48,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     change.add_argument("key", metavar="KEY", help="e.g. indent, url_prefix, lane_arches.x64/linux")
     change.add_argument("value", metavar="VALUE")
     change.set_defaults(run=run_set)
-    _common(change)
+    add_common_options(change, top=False)
     return parser
 
 

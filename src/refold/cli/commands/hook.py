@@ -6,19 +6,10 @@ import argparse
 import os
 import sys
 
+from refold.cli.args import add_json_option
 from refold.cli.output import EXIT_BAD_INPUT, EXIT_OK, emit
 from refold.manifests.errors import UsageError
 from refold.store.hook import install_hook, run_hook
-
-
-def _json_option(parser: argparse.ArgumentParser) -> None:
-    """--json after ``hook install REPO`` too, like every command."""
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print one JSON document on stdout",
-    )
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -48,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "--force", action="store_true", help="replace a pre-receive hook refold did not write"
     )
     install.set_defaults(run=run_install)
-    _json_option(install)
+    add_json_option(install)
     check = actions.add_parser(
         "run",
         help="check a push (git runs this from the installed hook)",
@@ -58,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "there is one. Meant to be run by git, not by hand.",
     )
     check.set_defaults(run=run_check)
-    _json_option(check)
+    add_json_option(check)
     return parser
 
 

@@ -9,7 +9,7 @@ import time
 import msgspec
 from msgspec import UnsetType
 
-from refold.cli.args import open_from_args
+from refold.cli.args import open_from_args, positive_int
 from refold.cli.output import EXIT_OK, emit, short
 from refold.store.history import (
     PUBLISHED,
@@ -33,23 +33,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     )
     parser.add_argument("--lane", help="show this lane's partials instead of the publications")
     parser.add_argument(
-        "--since", metavar="DATE", type=parse_date,
+        "--since",
+        metavar="DATE",
+        type=parse_date,
         help="stop at commits older than DATE (YYYY-MM-DD, an ISO time, or @UNIX-SECONDS; UTC)",
     )
-    parser.add_argument("--version", dest="release", metavar="V", help="only commits touching release V")
-    parser.add_argument("-n", dest="limit", metavar="N", type=_count, help="show at most N entries")
+    parser.add_argument(
+        "--version", dest="release", metavar="V", help="only commits touching release V"
+    )
+    parser.add_argument(
+        "-n", dest="limit", metavar="N", type=positive_int, help="show at most N entries"
+    )
     parser.set_defaults(run=run)
     return parser
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def parse_date(text: str) -> int:
@@ -80,7 +76,9 @@ def _refs(items: list[EntryRef]) -> str:
 
 def build_text(build: msgspec.Struct) -> str:
     fields = msgspec.structs.asdict(build)
-    shown = [f"{k.replace('_', ' ')} {v}" for k, v in fields.items() if not isinstance(v, UnsetType)]
+    shown = [
+        f"{k.replace('_', ' ')} {v}" for k, v in fields.items() if not isinstance(v, UnsetType)
+    ]
     return ", ".join(shown) or "none recorded"
 
 
@@ -141,10 +139,15 @@ def _publication_text(entries: list[PublicationEntry]) -> str:
 def run(args: argparse.Namespace) -> int:
     store = open_from_args(args)
     if args.lane:
-        entries = lane_log(store, args.lane, since=args.since, version=args.release, limit=args.limit)
+        entries = lane_log(
+            store, args.lane, since=args.since, version=args.release, limit=args.limit
+        )
         emit(args, {"lane": args.lane, "entries": entries}, _lane_text(entries))
         return EXIT_OK
     publications = publication_log(store, since=args.since, version=args.release, limit=args.limit)
-    emit(args, {"public_ref": store.public_ref, "publications": publications}, _publication_text(publications))
+    emit(
+        args,
+        {"public_ref": store.public_ref, "publications": publications},
+        _publication_text(publications),
+    )
     return EXIT_OK
-

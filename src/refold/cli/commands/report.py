@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 from refold import __version__
-from refold.cli.args import open_from_args
+from refold.cli.args import open_from_args, positive_int
 from refold.cli.output import EXIT_OK, emit, plural, short
 from refold.cli.report_html import render_report
 from refold.manifests.errors import UsageError
@@ -37,23 +37,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     parser.add_argument(
         "--folds",
         metavar="N",
-        type=_count,
+        type=positive_int,
         default=DEFAULT_FOLDS,
         help=f"how many recent publications to read (default {DEFAULT_FOLDS}); files "
         "published before them are marked as published earlier",
     )
     parser.set_defaults(run=run)
     return parser
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def write_atomically(path: str, data: bytes) -> None:
